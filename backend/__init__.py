@@ -1,0 +1,1 @@
+"""artsearch backend: settings, database, CLIP model, search API."""

@@ -1,0 +1,217 @@
+"""The CLIP model, one home for both sides: loading by name, device and precision, batch embedding.
+
+Vectors are L2-normalised float32 numpy arrays, so inner product = cosine everywhere downstream.
+"""
+
+import contextlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from transformers import (
+    CLIPConfig,
+    CLIPImageProcessorPil,
+    CLIPModel,
+    CLIPTextModelWithProjection,
+    CLIPTokenizer,
+    CLIPVisionModelWithProjection,
+)
+from transformers.utils import logging as hf_logging
+
+from backend.errors import ArtsearchError
+
+log = logging.getLogger(__name__)
+hf_logging.set_verbosity_error()  # the per-tensor load reports are noise for our users
+hf_logging.disable_progress_bar()
+
+Precision = Literal["auto", "float32", "bfloat16", "float16"]
+TOKENIZER_DIR = Path(__file__).resolve().parent / "assets" / "clip-tokenizer"
+RANDOM_MARKER = "ARTSEARCH_RANDOM_WEIGHTS"
+MAX_TEXT_TOKENS = 77
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """What CLIP's image processor does, as numbers: resize shortest side, centre crop, normalise."""
+
+    resize: int
+    crop: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+def cpu_supports_bf16() -> bool:
+    """True on CPUs with native bfloat16 (AVX512-BF16 or AMX), where autocast pays off."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_device(device: str) -> str:
+    """'auto' picks CUDA when present; asking for CUDA without one is a clear error."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ArtsearchError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if device not in ("cpu", "cuda"):
+        raise ArtsearchError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return device
+
+
+def resolve_precision(device: str, precision: Precision) -> torch.dtype:
+    """float16 on CUDA, bfloat16 on CPUs that support it, float32 otherwise."""
+    if precision != "auto":
+        return getattr(torch, precision)
+    if device == "cuda":
+        return torch.float16
+    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+
+
+class ClipModel:
+    """CLIP's vision and text towers with their processor and tokenizer, ready for batched inference."""
+
+    def __init__(
+        self,
+        name: str,
+        vision: CLIPVisionModelWithProjection | None,
+        text: CLIPTextModelWithProjection | None,
+        tokenizer: CLIPTokenizer | None,
+        image_processor: CLIPImageProcessorPil,
+        device: str,
+        dtype: torch.dtype,
+        random_weights: bool,
+    ) -> None:
+        self.name = name
+        self.vision = vision
+        self.text = text
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.device = device
+        self.dtype = dtype
+        self.random_weights = random_weights
+        config = (vision or text).config
+        self.dim: int = config.projection_dim
+
+    @property
+    def weights(self) -> str:
+        """'random' or 'pretrained', as reported by the CLI and /api/health."""
+        return "random" if self.random_weights else "pretrained"
+
+    @property
+    def preprocess_spec(self) -> PreprocessSpec:
+        """The processor's geometry and normalisation, for our own fast preprocessing."""
+        proc = self.image_processor
+        size = proc.size.get("shortest_edge") or min(proc.size.get("height", 224), proc.size.get("width", 224))
+        crop = proc.crop_size.get("height", size) if isinstance(proc.crop_size, dict) else size
+        return PreprocessSpec(int(size), int(crop), tuple(proc.image_mean), tuple(proc.image_std))
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device, dtype=self.dtype)
+
+    def embed_pixels(self, pixel_values: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Embed a preprocessed batch (N, 3, H, W) into unit vectors (N, dim)."""
+        if self.vision is None:
+            raise ArtsearchError("this model was loaded without its vision tower")
+        pixels = torch.as_tensor(pixel_values).to(self.device, non_blocking=True)
+        with torch.inference_mode(), self._autocast():
+            features = self.vision(pixel_values=pixels).image_embeds
+        return _normalise(features)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Embed texts (truncated to CLIP's 77 tokens) into unit vectors (N, dim)."""
+        if self.text is None or self.tokenizer is None:
+            raise ArtsearchError("this model was loaded without its text tower")
+        tokens = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TEXT_TOKENS, return_tensors="pt"
+        ).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            features = self.text(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).text_embeds
+        return _normalise(features)
+
+
+def _normalise(features: torch.Tensor) -> np.ndarray:
+    features = torch.nn.functional.normalize(features.float(), dim=-1)
+    return features.cpu().numpy().astype(np.float32, copy=False)
+
+
+def load_clip(
+    name: str,
+    *,
+    device: str = "auto",
+    precision: Precision = "auto",
+    vision: bool = True,
+    text: bool = True,
+    allow_random: bool = False,
+    home: Path | None = None,
+) -> ClipModel:
+    """Load CLIP by hub id or local directory; with allow_random, fall back to random weights, loudly."""
+    device = resolve_device(device)
+    try:
+        model = _from_pretrained(name, device, precision, vision, text)
+    except (OSError, ValueError) as exc:
+        if not allow_random:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ArtsearchError(
+                f"cannot load CLIP model {name!r} ({reason}); set ARTSEARCH_MODEL to a hub id that is "
+                "cached or reachable, or to a local directory saved with save_pretrained"
+            ) from exc
+        random_dir = (home or Path(".artsearch")).resolve() / "models" / "random-clip-vit-base-patch32"
+        log.warning("could not load %s; falling back to RANDOM weights of the real architecture", name)
+        if not (random_dir / RANDOM_MARKER).exists():
+            save_random_clip(random_dir, CLIPConfig())
+        model = _from_pretrained(str(random_dir), device, precision, vision, text)
+    return model
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick look for the model hub, so an offline machine fails in seconds, not after retries."""
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _from_pretrained(name: str, device: str, precision: Precision, vision: bool, text: bool) -> ClipModel:
+    if not Path(name).is_dir():
+        try:  # a hub id that is already in the local cache loads without the network
+            return _load_parts(name, device, precision, vision, text, local_files_only=True)
+        except OSError as exc:
+            if not _hub_reachable():
+                raise OSError(f"{name} is not a local directory, not in the cache, and the hub is unreachable") from exc
+    return _load_parts(name, device, precision, vision, text, local_files_only=False)
+
+
+def _load_parts(
+    name: str, device: str, precision: Precision, vision: bool, text: bool, local_files_only: bool
+) -> ClipModel:
+    dtype = resolve_precision(device, precision)
+    opts = {"local_files_only": local_files_only}
+    vision_model = CLIPVisionModelWithProjection.from_pretrained(name, **opts).to(device).eval() if vision else None
+    text_model = CLIPTextModelWithProjection.from_pretrained(name, **opts).to(device).eval() if text else None
+    tokenizer = CLIPTokenizer.from_pretrained(name, **opts) if text else None
+    processor = CLIPImageProcessorPil.from_pretrained(name, **opts)
+    random_weights = Path(name, RANDOM_MARKER).exists()
+    return ClipModel(name, vision_model, text_model, tokenizer, processor, device, dtype, random_weights)
+
+
+def save_random_clip(path: Path, config: CLIPConfig, seed: int = 0) -> Path:
+    """Save a random-initialised CLIP of `config` with the real tokenizer and processor, marked as random."""
+    torch.manual_seed(seed)
+    path.mkdir(parents=True, exist_ok=True)
+    CLIPModel(config).save_pretrained(path)
+    CLIPTokenizer(str(TOKENIZER_DIR / "vocab.json"), str(TOKENIZER_DIR / "merges.txt")).save_pretrained(path)
+    CLIPImageProcessorPil().save_pretrained(path)
+    (path / RANDOM_MARKER).write_text("random-initialised weights: search results are not meaningful\n")
+    return path

@@ -1,0 +1,152 @@
+"""The database schema as SQLModel tables: the one description both the ETL and the API read.
+
+Alembic migrations in migrations/ create exactly these tables (tests/test_migrations.py checks that they agree).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, REAL
+from sqlmodel import Field, SQLModel
+
+EMBEDDING_DIM = 512  # the vector column's dimension: ViT-B/32's projection_dim
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 128
+EMBED_STATES = ("pending", "claimed", "embedded", "failed")
+
+
+def _now_column() -> Column:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class Artwork(SQLModel, table=True):
+    """One work of one museum, normalised from its source record, with its embedding state."""
+
+    __tablename__ = "artworks"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="artworks_source_source_id_key"),
+        CheckConstraint(
+            "embed_status IN ('pending', 'claimed', 'embedded', 'failed')", name="artworks_embed_status_check"
+        ),
+        # The work-claiming query scans only this small index.
+        Index(
+            "artworks_claimable_idx",
+            "id",
+            postgresql_where=text("embed_status IN ('pending', 'claimed')"),
+        ),
+        Index("artworks_source_status_idx", "source", "embed_status"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    source_id: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    maker: str | None = Field(default=None, sa_column=Column(Text))
+    date_display: str | None = Field(default=None, sa_column=Column(Text))
+    year_start: int | None = Field(default=None, sa_column=Column(Integer))
+    year_end: int | None = Field(default=None, sa_column=Column(Integer))
+    object_type: str | None = Field(default=None, sa_column=Column(Text))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    license: str | None = Field(default=None, sa_column=Column(Text))
+    image_url: str | None = Field(default=None, sa_column=Column(Text))  # the rendition we embed
+    thumbnail_url: str | None = Field(default=None, sa_column=Column(Text))
+    full_image_url: str | None = Field(default=None, sa_column=Column(Text))
+    page_url: str | None = Field(default=None, sa_column=Column(Text))
+    raw: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    )
+    deleted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    embed_status: str = Field(
+        default="pending", sa_column=Column(Text, nullable=False, server_default=text("'pending'"))
+    )
+    lease_expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    embed_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    embed_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = Field(default=None, sa_column=_now_column())
+    updated_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class Projection(SQLModel, table=True):
+    """A fitted 2-D map: method, parameters to place new vectors, and when it was made."""
+
+    __tablename__ = "projections"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    method: str = Field(sa_column=Column(Text, nullable=False))
+    model: str = Field(sa_column=Column(Text, nullable=False))
+    n_fitted: int = Field(sa_column=Column(Integer, nullable=False))
+    # PCA: mean, components and the affine scaling into [0, 1]; empty for UMAP (coordinates only).
+    params: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    )
+    created_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class Embedding(SQLModel, table=True):
+    """An artwork's CLIP image vector (unit length) and its (x, y) on the current map."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (
+        Index(
+            "embeddings_hnsw_idx",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_with={"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION},
+            postgresql_ops={"embedding": "vector_ip_ops"},
+        ),
+    )
+
+    artwork_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(sa_column=Column(Text, nullable=False))
+    embedding: Any = Field(sa_column=Column(Vector(EMBEDDING_DIM), nullable=False))
+    projection_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("projections.id", ondelete="SET NULL"))
+    )
+    x: float | None = Field(default=None, sa_column=Column(REAL))
+    y: float | None = Field(default=None, sa_column=Column(REAL))
+    created_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class CrawlCheckpoint(SQLModel, table=True):
+    """Where a source's partition stopped: moved in the same transaction as the records of each page."""
+
+    __tablename__ = "crawl_checkpoints"
+
+    source: str = Field(sa_column=Column(Text, primary_key=True))
+    partition: str = Field(sa_column=Column(Text, primary_key=True))
+    cursor: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    )
+    done: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    records: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    updated_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class CrawlFailure(SQLModel, table=True):
+    """A permanent crawl error (bad record, dead page) kept with its reason."""
+
+    __tablename__ = "crawl_failures"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    partition: str | None = Field(default=None, sa_column=Column(Text))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = Field(default=None, sa_column=_now_column())

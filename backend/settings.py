@@ -1,0 +1,56 @@
+"""One pydantic-settings class for every process: crawler, embed workers, API and CLI."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (prefix ARTSEARCH_, except DATABASE_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="ARTSEARCH_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "ARTSEARCH_DATABASE_URL")
+    )
+    home: Path = Path(".artsearch")
+    model: str = DEFAULT_MODEL
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # The demo's offline fallback: a random-weight CLIP of the real architecture, reported as such.
+    allow_random_weights: bool = False
+    embedding_dim: int = 512
+
+    # search
+    hnsw_ef_search: int = 100
+    cors_origins: list[str] = []
+    max_upload_bytes: int = 10 * 1024 * 1024
+    text_cache_size: int = 1024
+
+    # embedding pipeline
+    lease_seconds: int = 600
+    max_embed_attempts: int = 3
+
+    # crawler: None keeps each source's polite default rate (requests/s per host); 0 means unlimited
+    crawl_rate: float | None = None
+    crawl_concurrency: int | None = None
+    crawl_timeout_s: float = 30.0
+    crawl_max_attempts: int = 6
+    crawl_backoff_s: float = 1.0
+    crawl_max_backoff_s: float = 60.0
+    crawl_user_agent: str = "artsearch/0.1 (semantic search over museum collections)"
+
+    @property
+    def pgdata(self) -> Path:
+        """Where the embedded Postgres keeps its data."""
+        return self.home.resolve() / "pgdata"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""artsearch ETL: museum sources, the crawler and the embedding pipeline."""

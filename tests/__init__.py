@@ -1,0 +1,1 @@
+"""artsearch test suite."""

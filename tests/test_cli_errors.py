@@ -1,0 +1,50 @@
+"""Every user mistake the CLI can meet ends in one line that says what to do, never a traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from backend.errors import ArtsearchError
+from backend.migrate import check_model_dimension
+
+ARTSEARCH = str(Path(sys.executable).parent / "artsearch")
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([ARTSEARCH, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_unreachable_database_url(cli_env: dict[str, str]) -> None:
+    env = dict(cli_env, DATABASE_URL="postgresql://artsearch:secret@127.0.0.1:9/nowhere", COLUMNS="400")
+    result = _run(["db", "migrate"], env)
+    _assert_one_line_error(result, "cannot connect", "DATABASE_URL")
+    assert "secret" not in result.stderr
+
+
+def test_migrate_on_empty_home_creates_schema(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = dict(cli_env, ARTSEARCH_HOME=str(tmp_path / "h"))
+    env.pop("DATABASE_URL")
+    try:
+        assert _run(["db", "migrate"], env).returncode == 0
+        url = _run(["db", "url"], env).stdout.strip()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('embeddings_hnsw_idx')").fetchone()[0]
+    finally:
+        assert _run(["db", "stop"], env).returncode == 0
+
+
+def test_wrong_model_dimension(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn, pytest.raises(ArtsearchError, match="768-d .* 512-d"):
+        check_model_dimension(conn, 768, "some/clip-vit-large")

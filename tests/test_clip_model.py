@@ -1,0 +1,82 @@
+"""The CLIP module equals transformers' reference path, and fails clearly when it cannot load."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
+
+from backend.clip_model import load_clip
+from backend.errors import ArtsearchError
+from backend.images import load_for_clip, normalise_batch
+from tests.conftest import FIXTURES
+
+IMAGES = sorted((FIXTURES / "images").glob("*.jpg"))
+TEXTS = ["a gloomy landscape in winter", "portrait of a woman", "still life " * 60]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_clip_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """transformers' own path: CLIPImageProcessor + get_image_features, tokenizer + get_text_features."""
+    model = CLIPModel.from_pretrained(tiny_clip_dir).eval()
+    processor = CLIPImageProcessorPil.from_pretrained(tiny_clip_dir)
+    tokenizer = CLIPTokenizer.from_pretrained(tiny_clip_dir)
+    images = [Image.open(p).convert("RGB") for p in IMAGES]
+    with torch.no_grad():
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+        image = model.get_image_features(pixel_values=pixels).pooler_output
+        tokens = tokenizer(TEXTS, padding=True, truncation=True, max_length=77, return_tensors="pt")
+        text = model.get_text_features(**tokens).pooler_output
+    return _unit(image.numpy()), _unit(text.numpy())
+
+
+def _our_vectors(model_dir: Path, precision: str) -> tuple[np.ndarray, np.ndarray]:
+    model = load_clip(str(model_dir), device="cpu", precision=precision)
+    spec = model.preprocess_spec
+    crops = [load_for_clip(p.read_bytes(), spec) for p in IMAGES]
+    return model.embed_pixels(normalise_batch(crops, spec)), model.embed_texts(TEXTS)
+
+
+@pytest.mark.parametrize(("precision", "floor"), [("float32", 0.999), ("bfloat16", 0.99)])
+def test_embeddings_equal_reference(
+    tiny_clip_dir: Path, reference: tuple[np.ndarray, np.ndarray], precision: str, floor: float
+) -> None:
+    ref_image, ref_text = reference
+    image, text = _our_vectors(tiny_clip_dir, precision)
+    assert image.dtype == np.float32 and image.shape == (len(IMAGES), 512)
+    np.testing.assert_allclose(np.linalg.norm(image, axis=1), 1.0, atol=1e-5)
+    assert (image * ref_image).sum(axis=1).min() >= floor
+    assert (text * ref_text).sum(axis=1).min() >= floor
+
+
+def test_long_text_is_truncated_to_77_tokens(tiny_clip_dir: Path) -> None:
+    model = load_clip(str(tiny_clip_dir), device="cpu", vision=False)
+    vectors = model.embed_texts(["word " * 500])
+    assert vectors.shape == (1, 512) and np.isfinite(vectors).all()
+
+
+def test_reports_random_weights(tiny_clip_dir: Path) -> None:
+    assert load_clip(str(tiny_clip_dir), device="cpu").weights == "random"
+
+
+def test_unloadable_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ArtsearchError, match="cannot load CLIP model .*ARTSEARCH_MODEL"):
+        load_clip(str(tmp_path / "no-such-model"), device="cpu")
+
+
+def test_random_fallback_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline fallback builds the real ViT-B/32 architecture with random weights, marked as such."""
+    import backend.clip_model as clip_model
+    from tests.conftest import tiny_clip_config
+
+    # the real fallback builds ViT-B/32 (CLIPConfig()); at test size we check the mechanism with a tiny config
+    monkeypatch.setattr(clip_model, "CLIPConfig", tiny_clip_config)
+    model = load_clip(str(tmp_path / "missing"), device="cpu", allow_random=True, home=tmp_path)
+    assert model.weights == "random"
+    assert (tmp_path / "models" / "random-clip-vit-base-patch32").is_dir()

@@ -1,0 +1,53 @@
+"""The schema comes from alembic alone: upgrade creates it, downgrade removes it, and it matches the models."""
+
+import psycopg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import backend.models  # noqa: F401
+from backend.database import sqlalchemy_url
+from backend.migrate import downgrade, upgrade
+
+TABLES = {"artworks", "embeddings", "projections", "crawl_checkpoints", "crawl_failures"}
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {r[0] for r in rows} - {"alembic_version"}
+
+
+def test_upgrade_creates_schema_with_hnsw_index(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    assert _tables(empty_db_url) == TABLES
+    with psycopg.connect(empty_db_url) as conn:
+        indexdef = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_hnsw_idx'").fetchone()[0]
+        dim = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = 'embeddings'::regclass AND attname = 'embedding'"
+        ).fetchone()[0]
+    assert "USING hnsw (embedding vector_ip_ops)" in indexdef
+    assert "m='16'" in indexdef and "ef_construction='128'" in indexdef
+    assert dim == "vector(512)"
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        conn.execute("INSERT INTO artworks (source, source_id, title) VALUES ('aic', '1', 'x')")
+    downgrade(empty_db_url, "base")
+    assert _tables(empty_db_url) == set()
+    upgrade(empty_db_url)
+    assert _tables(empty_db_url) == TABLES
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM artworks").fetchone()[0] == 0
+
+
+def test_models_match_migrations(db_url: str) -> None:
+    engine = create_engine(sqlalchemy_url(db_url))
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
