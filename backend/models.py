@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, REAL
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL
 from sqlmodel import Field, SQLModel
 
 EMBEDDING_DIM = 512  # the vector column's dimension: ViT-B/32's projection_dim
@@ -150,3 +150,22 @@ class CrawlFailure(SQLModel, table=True):
     url: str | None = Field(default=None, sa_column=Column(Text))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class Run(SQLModel, table=True):
+    """One crawl → embed → project run, scheduled or by hand, and what it did."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'failed', 'skipped')", name="runs_status_check"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    trigger: str = Field(sa_column=Column(Text, nullable=False))
+    sources: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    status: str = Field(default="running", sa_column=Column(Text, nullable=False, server_default=text("'running'")))
+    started_at: datetime | None = Field(default=None, sa_column=_now_column())
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    summary: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    )

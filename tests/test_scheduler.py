@@ -1,0 +1,45 @@
+"""Scheduled runs fire on their cron expression and never overlap on one database."""
+
+import threading
+
+import psycopg
+
+from etl.scheduler import RUN_LOCK_KEY, recent_runs, run_exclusively, run_schedule
+
+
+def test_run_is_recorded_with_its_summary(db_url: str) -> None:
+    outcome = run_exclusively(db_url, ["folder"], "manual", lambda: {"embedded": 3})
+    assert outcome.status == "succeeded"
+    [run] = recent_runs(db_url)
+    assert run["status"] == "succeeded" and run["summary"] == {"embedded": 3} and run["finished_at"]
+
+
+def test_a_second_run_is_skipped_while_one_holds_the_lock(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK_KEY,))
+        calls = []
+        outcome = run_exclusively(db_url, ["aic"], "schedule", lambda: calls.append(1) or {})
+    assert outcome.status == "skipped" and calls == []
+    assert recent_runs(db_url)[0]["summary"] == {"reason": "another run was in progress"}
+
+
+def test_a_killed_run_is_marked_failed_by_the_next(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO runs (trigger, sources, status) VALUES ('schedule', '{aic}', 'running')")
+    run_exclusively(db_url, ["aic"], "schedule", lambda: {})
+    statuses = [r["status"] for r in recent_runs(db_url)]
+    assert statuses == ["succeeded", "failed"]
+
+
+def test_a_failing_job_is_recorded_as_failed(db_url: str) -> None:
+    def job() -> dict:
+        raise RuntimeError("museum API down")
+
+    outcome = run_exclusively(db_url, ["met"], "schedule", job)
+    assert outcome.status == "failed" and outcome.summary == {"error": "museum API down"}
+
+
+def test_schedule_stops_when_asked() -> None:
+    stop = threading.Event()
+    stop.set()
+    assert run_schedule("* * * * *", lambda: None, stop=stop) == 0
