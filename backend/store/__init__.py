@@ -1,0 +1,1 @@
+"""Data access for the ETL: artwork upserts with crawl checkpoints and failures, and the status query."""

@@ -1,0 +1,50 @@
+"""The collection's state per source, for `artsearch status` and the operators' scripts."""
+
+from typing import Any
+
+import psycopg
+
+COUNTS_SQL = """
+SELECT source,
+       count(*) AS artworks,
+       count(*) FILTER (WHERE embed_status = 'embedded') AS embedded,
+       count(*) FILTER (WHERE embed_status IN ('pending', 'claimed')) AS pending,
+       count(*) FILTER (WHERE embed_status = 'failed') AS failed
+FROM artworks
+WHERE NOT deleted
+GROUP BY source
+"""
+
+FAILURES_SQL = """
+SELECT source, coalesce(embed_error, 'unknown') AS reason, count(*)
+FROM artworks
+WHERE embed_status = 'failed' AND NOT deleted
+GROUP BY 1, 2
+UNION ALL
+SELECT source, 'crawl: ' || reason, count(*)
+FROM crawl_failures
+GROUP BY 1, 2
+ORDER BY 1, 3 DESC, 2
+"""
+
+PROJECTION_SQL = """
+SELECT id, method, created_at, n_fitted FROM projections ORDER BY created_at DESC, id DESC LIMIT 1
+"""
+
+
+def collection_status(conn: psycopg.Connection) -> dict[str, Any]:
+    """{"sources": {name: {artworks, embedded, pending, failed, failures: {reason: n}}}, "projection": …}."""
+    sources: dict[str, dict[str, Any]] = {}
+    for source, artworks, embedded, pending, failed in conn.execute(COUNTS_SQL):
+        sources[source] = _entry(artworks, embedded, pending, failed)
+    for source, reason, count in conn.execute(FAILURES_SQL):
+        sources.setdefault(source, _entry(0, 0, 0, 0))["failures"][reason] = count
+    row = conn.execute(PROJECTION_SQL).fetchone()
+    projection = None
+    if row is not None:
+        projection = {"id": row[0], "method": row[1], "created_at": row[2].isoformat(), "n_fitted": row[3]}
+    return {"sources": dict(sorted(sources.items())), "projection": projection}
+
+
+def _entry(artworks: int, embedded: int, pending: int, failed: int) -> dict[str, Any]:
+    return {"artworks": artworks, "embedded": embedded, "pending": pending, "failed": failed, "failures": {}}

@@ -1,0 +1,223 @@
+"""The shared HTTP client of the ETL: per-host rate limit and concurrency, retries with exponential backoff
+and jitter on transient failures (timeouts, connection errors, 429, 5xx, CDN block pages, cut bodies),
+honouring Retry-After."""
+
+import asyncio
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+T = TypeVar("T")
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class HttpStatusError(Exception):
+    """An HTTP error answer; transient or permanent by its status (see classify)."""
+
+    def __init__(self, status: int, url: str, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status} from {url}")
+        self.status = status
+        self.url = url
+        self.retry_after = retry_after
+
+
+class BlockedResponse(Exception):
+    """A CDN block page (an HTML body where data was expected, 403 or even 200): a request to slow down."""
+
+    def __init__(self, url: str, retry_after: float | None = None) -> None:
+        super().__init__(f"blocked by the CDN at {url}")
+        self.retry_after = retry_after
+
+
+class MalformedResponse(Exception):
+    """A body that does not parse (cut short, invalid JSON/XML): worth fetching again."""
+
+
+def classify(error: BaseException) -> Literal["transient", "permanent"]:
+    """Whether an error is worth retrying: network trouble, overload and garbled bodies are; the rest is not."""
+    if isinstance(error, HttpStatusError):
+        return "transient" if error.status in TRANSIENT_STATUSES else "permanent"
+    transient = (
+        TimeoutError,
+        aiohttp.ClientConnectionError,
+        aiohttp.ClientPayloadError,
+        BlockedResponse,
+        MalformedResponse,
+    )
+    return "transient" if isinstance(error, transient) else "permanent"
+
+
+def describe(error: BaseException) -> str:
+    """A short, low-cardinality reason for an error, fit for grouping in `artsearch status`."""
+    if isinstance(error, HttpStatusError):
+        return f"HTTP {error.status}"
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, BlockedResponse):
+        return "blocked by CDN"
+    if isinstance(error, MalformedResponse):
+        return f"malformed response ({error})"
+    if isinstance(error, aiohttp.ClientError):
+        return f"connection error ({type(error).__name__})"
+    return f"{type(error).__name__}: {error}"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _looks_like_html(body: bytes, content_type: str) -> bool:
+    return "html" in content_type or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+
+
+def parse_json(body: bytes, content_type: str, url: str) -> Any:
+    """JSON from a body; an HTML page instead is a block page, garbage is malformed."""
+    if _looks_like_html(body, content_type):
+        raise BlockedResponse(url)
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise MalformedResponse(f"invalid JSON: {exc.__class__.__name__}") from exc
+
+
+def parse_xml(body: bytes, content_type: str, url: str) -> ET.Element:
+    """The root element of an XML body; an HTML page instead is a block page, garbage is malformed."""
+    if "html" in content_type:
+        raise BlockedResponse(url)
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise MalformedResponse("invalid XML") from exc
+
+
+def json_with(check: Callable[[Any], T]) -> Callable[[bytes, str, str], T]:
+    """A body parser: JSON, then check (which raises MalformedResponse), so a bad page is fetched again."""
+    return lambda body, content_type, url: check(parse_json(body, content_type, url))
+
+
+def xml_with(check: Callable[[ET.Element], T]) -> Callable[[bytes, str, str], T]:
+    """A body parser: XML, then check (which raises MalformedResponse), so a bad page is fetched again."""
+    return lambda body, content_type, url: check(parse_xml(body, content_type, url))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry transient failures; shared by the crawler and image download."""
+
+    max_attempts: int = 6
+    backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+
+    def retrying(self, on_retry: Callable[[RetryCallState], None] | None = None) -> AsyncRetrying:
+        """A tenacity loop: transient errors only, Retry-After when given, else exponential backoff + jitter."""
+        return AsyncRetrying(
+            retry=retry_if_exception(lambda exc: classify(exc) == "transient"),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            before_sleep=on_retry,
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, self.max_backoff_s)
+        backoff = wait_exponential_jitter(initial=self.backoff_s, max=self.max_backoff_s, jitter=self.backoff_s)
+        return backoff(state)
+
+
+class HttpClient:
+    """An aiohttp session with a rate limit and a concurrency cap per host, and the retry policy."""
+
+    def __init__(
+        self,
+        *,
+        rate: float | None,
+        concurrency: int,
+        timeout_s: float,
+        user_agent: str,
+        policy: RetryPolicy,
+    ) -> None:
+        self.rate = rate
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.user_agent = user_agent
+        self.policy = policy
+        self.retries = 0
+        self._limits: dict[str, tuple[AsyncLimiter | None, asyncio.Semaphore]] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "HttpClient":
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+            headers={"User-Agent": self.user_agent},
+            connector=aiohttp.TCPConnector(limit=0),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def get(self, url: str, params: dict[str, Any] | None, parse: Callable[[bytes, str, str], T]) -> T:
+        """GET and parse, retrying transient failures (parse errors included); the last error propagates."""
+        async for attempt in self.policy.retrying(on_retry=self._count_retry):
+            with attempt:
+                return await self._get_once(url, params, parse)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        """A JSON document."""
+        return await self.get(url, params, parse_json)
+
+    async def _get_once(self, url: str, params: dict[str, Any] | None, parse: Callable[[bytes, str, str], T]) -> T:
+        assert self._session is not None, "use HttpClient as an async context manager"
+        limiter, semaphore = self._host_limits(url)
+        async with semaphore:
+            async with limiter or nullcontext():
+                pass
+            async with self._session.get(url, params=params) as response:
+                body = await response.read()
+                content_type = response.headers.get("Content-Type", "").lower()
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                where = str(response.url)
+                if response.status == 403 and _looks_like_html(body, content_type):
+                    raise BlockedResponse(where, retry_after)
+                if response.status >= 400:
+                    raise HttpStatusError(response.status, where, retry_after)
+                return parse(body, content_type, where)
+
+    def _host_limits(self, url: str) -> tuple[AsyncLimiter | None, asyncio.Semaphore]:
+        host = urlsplit(url).netloc
+        if host not in self._limits:
+            # One request per 1/rate seconds: a steady pace, no burst at the start.
+            limiter = AsyncLimiter(1, 1 / self.rate) if self.rate else None
+            self._limits[host] = (limiter, asyncio.Semaphore(self.concurrency))
+        return self._limits[host]
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retries += 1

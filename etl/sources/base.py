@@ -1,0 +1,95 @@
+"""The small interface every museum adapter implements: plan partitions, fetch one page of a partition."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from backend.errors import ArtsearchError
+from etl.http import HttpClient
+from etl.records import ArtworkRecord
+
+
+@dataclass(frozen=True)
+class Partition:
+    """An independent slice of a source's work; key names its checkpoint, cursor is where it starts."""
+
+    key: str
+    cursor: dict[str, Any]
+    # Planning data the worker needs but the checkpoint does not keep (e.g. the Met's ids of one shard).
+    work: tuple[Any, ...] = ()
+
+
+@dataclass
+class Page:
+    """One fetched page: its records, its bad records, and the cursor after it (None: partition finished)."""
+
+    records: list[ArtworkRecord]
+    next_cursor: dict[str, Any] | None
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (url or id, reason)
+    skipped: int = 0  # records left out on purpose: not open access, or no image
+
+    @property
+    def empty(self) -> bool:
+        """No item at all on the page: past the end of a listing."""
+        return not (self.records or self.failures or self.skipped)
+
+
+class Source(ABC):
+    """A museum API adapter; instances hold plain values only, so they travel to spawned workers."""
+
+    name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    rate: ClassVar[float]  # polite requests/s per host when the operator sets none
+    concurrency: ClassVar[int]
+
+    def __init__(self, base_url: str | None = None, since: datetime | None = None) -> None:
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.since = since
+
+    @abstractmethod
+    async def partitions(self, client: HttpClient) -> list[Partition]:
+        """Split the work into partitions whose keys stay the same from one run to the next."""
+
+    @abstractmethod
+    async def fetch_page(self, client: HttpClient, partition: Partition, cursor: dict[str, Any]) -> Page:
+        """Fetch and normalise the page at cursor; raises when the page itself cannot be had."""
+
+    def since_prefix(self) -> str:
+        """Incremental runs get partition keys of their own, so they never mix with a full crawl's."""
+        return f"since-{self.since:%Y-%m-%dT%H:%M:%S}/" if self.since else ""
+
+
+def page_ranges(prefix: str, first: int, last: int, per_partition: int) -> list[tuple[str, int, int]]:
+    """Fixed-size ranges (key, start, end) covering first..last; fixed sizes keep keys stable as totals grow
+    (a partition whose range runs past the end simply stops at the first empty page)."""
+    return [
+        (f"{prefix}{start:07d}-{start + per_partition - 1:07d}", start, start + per_partition - 1)
+        for start in range(first, last + 1, per_partition)
+    ]
+
+
+def make_source(
+    name: str, *, base_url: str | None = None, since: datetime | None = None, path: Path | None = None
+) -> Source:
+    """The adapter for a source name given on the command line."""
+    from etl.sources.aic import AicSource
+    from etl.sources.cleveland import ClevelandSource
+    from etl.sources.folder import FolderSource
+    from etl.sources.met import MetSource
+    from etl.sources.rijksmuseum import RijksmuseumSource
+
+    if name == "folder":
+        if path is None:
+            raise ArtsearchError("the folder source needs --path DIR (a directory with metadata.csv)")
+        return FolderSource(path, since=since)
+    adapters: dict[str, type[Source]] = {
+        "rijksmuseum": RijksmuseumSource,
+        "aic": AicSource,
+        "met": MetSource,
+        "cleveland": ClevelandSource,
+    }
+    if name not in adapters:
+        raise ArtsearchError(f"unknown source {name!r}; choose one of rijksmuseum, aic, met, cleveland, folder")
+    return adapters[name](base_url, since=since)

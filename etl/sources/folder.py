@@ -1,0 +1,103 @@
+"""A local directory of images described by metadata.csv (file,title[,artist,date,url]): your own collection."""
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from backend.errors import ArtsearchError
+from etl.http import HttpClient
+from etl.records import ArtworkRecord, years_from_text
+from etl.sources.base import Page, Partition, Source
+
+PAGE_SIZE = 200
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+
+
+class FolderSource(Source):
+    """Reads metadata.csv row by row; images are referenced as file:// URLs, source_id is the relative path."""
+
+    name = "folder"
+    default_base_url = ""
+    rate = 0.0
+    concurrency = 1
+
+    def __init__(self, path: Path, since: datetime | None = None) -> None:
+        super().__init__(None, since)
+        self.root = Path(path).resolve()
+        self.metadata = self.root / "metadata.csv"
+        if not self.metadata.is_file():
+            raise ArtsearchError(f"{self.metadata} not found: the folder source needs a metadata.csv")
+        self._rows: list[dict[str, str]] | None = None
+
+    async def partitions(self, client: HttpClient) -> list[Partition]:
+        """One partition: the csv is read in pages of 200 rows."""
+        return [Partition(f"{self.since_prefix()}{self.metadata}", {"row": 0})]
+
+    async def fetch_page(self, client: HttpClient, partition: Partition, cursor: dict[str, Any]) -> Page:
+        """Rows cursor['row'] .. +200 of metadata.csv."""
+        if self._rows is None:
+            self._rows = read_rows(self.metadata)
+        rows = self._rows
+        start = cursor["row"]
+        page = Page(records=[], next_cursor=None)
+        for number, row in enumerate(rows[start : start + PAGE_SIZE], start=start + 2):
+            reason = self._check(row)
+            if reason:
+                page.failures.append((f"{self.metadata}:{number}", f"bad record: {reason}"))
+            elif self.since and datetime.fromtimestamp(self._image(row).stat().st_mtime) < self.since:
+                page.skipped += 1
+            else:
+                page.records.append(self.parse_row(row))
+        end = start + PAGE_SIZE
+        page.next_cursor = {"row": end} if end < len(rows) else None
+        return page
+
+    def parse_row(self, row: dict[str, str]) -> ArtworkRecord:
+        """One csv row; the image is the file itself, at every size."""
+        image = self._image(row)
+        date = (row.get("date") or "").strip() or None
+        year_start, year_end = years_from_text(date)
+        url = image.as_uri()
+        return ArtworkRecord(
+            source="folder",
+            source_id=image.relative_to(self.root).as_posix(),
+            title=row["title"].strip(),
+            maker=(row.get("artist") or "").strip() or None,
+            date_display=date,
+            year_start=year_start,
+            year_end=year_end,
+            image_url=url,
+            thumbnail_url=url,
+            full_image_url=url,
+            page_url=(row.get("url") or "").strip() or None,
+            raw=dict(row),
+        )
+
+    def _image(self, row: dict[str, str]) -> Path:
+        return (self.root / row["file"].strip()).resolve()
+
+    def _check(self, row: dict[str, str]) -> str | None:
+        """Why a row cannot be used, or None."""
+        if not (row.get("file") or "").strip():
+            return "missing file"
+        if not (row.get("title") or "").strip():
+            return "missing title"
+        image = self._image(row)
+        if not image.is_relative_to(self.root):
+            return "file outside the folder"
+        if image.suffix.lower() not in IMAGE_SUFFIXES:
+            return "not an image file"
+        if not image.is_file():
+            return "file not found"
+        return None
+
+
+def read_rows(metadata: Path) -> list[dict[str, str]]:
+    """All rows of metadata.csv; it must have at least the file and title columns."""
+    with metadata.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"file", "title"} - set(reader.fieldnames or [])
+        if missing:
+            raise ArtsearchError(f"{metadata} lacks the column(s) {', '.join(sorted(missing))}")
+        return list(reader)

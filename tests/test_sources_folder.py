@@ -1,0 +1,61 @@
+"""The folder source: metadata.csv rows to records with file:// image URLs; bad rows are failures."""
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backend.errors import ArtsearchError
+from etl.sources.base import Partition
+from etl.sources.folder import FolderSource
+
+IMAGES = Path(__file__).parent / "fixtures" / "images"
+
+
+def make_folder(tmp_path: Path, rows: list[str]) -> Path:
+    (tmp_path / "sub").mkdir()
+    shutil.copy(IMAGES / "866.jpg", tmp_path / "866.jpg")
+    shutil.copy(IMAGES / "874.jpg", tmp_path / "sub" / "874.jpg")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "metadata.csv").write_text("file,title,artist,date,url\n" + "\n".join(rows) + "\n")
+    return tmp_path
+
+
+def test_rows_become_records_and_bad_rows_failures(tmp_path: Path) -> None:
+    folder = make_folder(
+        tmp_path,
+        [
+            "866.jpg,Helena Tromper Du Bois,Anthony van Dyck,c. 1631,https://example.org/866",
+            "sub/874.jpg,Landscape,,1868–70,",
+            "missing.jpg,Gone,,,",
+            "866.jpg,,,,",
+            "notes.txt,Notes,,,",
+            "../866.jpg,Escape,,,",
+        ],
+    )
+    source = FolderSource(folder)
+    (partition,) = asyncio.run(source.partitions(None))
+    page = asyncio.run(source.fetch_page(None, partition, partition.cursor))
+    first, second = page.records
+    assert first.source_id == "866.jpg" and first.image_url == (folder / "866.jpg").resolve().as_uri()
+    assert (first.title, first.maker, first.year_start, first.page_url) == (
+        "Helena Tromper Du Bois", "Anthony van Dyck", 1631, "https://example.org/866"
+    )  # fmt: skip
+    assert second.source_id == "sub/874.jpg" and (second.year_start, second.year_end) == (1868, 1870)
+    assert [r for _, r in page.failures] == [
+        "bad record: file not found",
+        "bad record: missing title",
+        "bad record: not an image file",
+        "bad record: file outside the folder",
+    ]
+    assert page.next_cursor is None
+
+
+def test_folder_needs_metadata_with_columns(tmp_path: Path) -> None:
+    with pytest.raises(ArtsearchError, match="metadata.csv"):
+        FolderSource(tmp_path)
+    (tmp_path / "metadata.csv").write_text("name\nx\n")
+    source = FolderSource(tmp_path)
+    with pytest.raises(ArtsearchError, match="file, title"):
+        asyncio.run(source.fetch_page(None, Partition("p", {"row": 0}), {"row": 0}))
