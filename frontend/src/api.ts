@@ -1,0 +1,137 @@
+/** The artsearch HTTP API, same origin under /api. */
+
+export interface Result {
+  id: number;
+  source: string;
+  source_id: string;
+  title: string | null;
+  maker: string | null;
+  date: string | null;
+  image_url: string | null;
+  thumbnail_url: string | null;
+  page_url: string | null;
+  x: number | null;
+  y: number | null;
+  score?: number | null;
+}
+
+/** An artwork with all its metadata: the Result fields plus whatever else the backend knows. */
+export type Artwork = Result & Record<string, unknown>;
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface SearchAnswer {
+  results: Result[];
+  /** Where the query itself lands on the map, when the backend projects it. */
+  query_point?: Point | null;
+}
+
+export interface Health {
+  status?: string;
+  artworks?: number;
+  embedded?: number;
+  model?: string;
+  weights?: string;
+  random_weights?: boolean;
+  projection_version?: number | null;
+}
+
+/** A failed request, with a message fit to show the user. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const RESULTS_PER_QUERY = 20;
+
+export function searchText(q: string, signal?: AbortSignal): Promise<SearchAnswer> {
+  const params = new URLSearchParams({ q, k: String(RESULTS_PER_QUERY) });
+  return request<SearchAnswer>(`/api/search?${params}`, { signal });
+}
+
+export function searchSimilar(id: number, signal?: AbortSignal): Promise<SearchAnswer> {
+  return request<SearchAnswer>(`/api/artworks/${id}/similar?k=${RESULTS_PER_QUERY}`, { signal });
+}
+
+export function searchImage(file: Blob, filename: string, signal?: AbortSignal): Promise<SearchAnswer> {
+  const body = new FormData();
+  body.append('file', file, filename);
+  body.append('k', String(RESULTS_PER_QUERY));
+  return request<SearchAnswer>('/api/search/image', { method: 'POST', body, signal });
+}
+
+export function getArtwork(id: number, signal?: AbortSignal): Promise<Artwork> {
+  return request<Artwork>(`/api/artworks/${id}`, { signal });
+}
+
+export function getHealth(): Promise<Health> {
+  return request<Health>('/api/health', {});
+}
+
+export function hasRandomWeights(health: Health): boolean {
+  return health.weights === 'random' || health.random_weights === true;
+}
+
+async function request<T>(path: string, init: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, headers: { Accept: 'application/json' } });
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError('Could not reach the server. Is artsearch running?', null);
+  }
+  if (!response.ok) {
+    throw new ApiError(await describeFailure(response), response.status);
+  }
+  try {
+    return (await response.json()) as T;
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError(`The server sent an unreadable answer (${response.status}).`, response.status);
+  }
+}
+
+/** "The server answered 503: model is loading", using FastAPI's `detail` when there is one. */
+async function describeFailure(response: Response): Promise<string> {
+  let detail = '';
+  try {
+    const body: unknown = await response.json();
+    detail = formatDetail((body as { detail?: unknown } | null)?.detail);
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the status line is all we have.
+  }
+  const status = `The server answered ${response.status}`;
+  if (detail) return `${status}: ${detail}`;
+  return response.statusText ? `${status} ${response.statusText}.` : `${status}.`;
+}
+
+function formatDetail(detail: unknown): string {
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    // FastAPI validation errors: [{loc: [...], msg: "...", type: "..."}]
+    return detail
+      .map((item) => {
+        if (item && typeof item === 'object' && 'msg' in item) {
+          const { msg, loc } = item as { msg: unknown; loc?: unknown };
+          const field = Array.isArray(loc) ? loc.filter((p) => p !== 'query' && p !== 'body').join('.') : '';
+          return field ? `${field}: ${String(msg)}` : String(msg);
+        }
+        return typeof item === 'string' ? item : JSON.stringify(item);
+      })
+      .join('; ');
+  }
+  if (detail && typeof detail === 'object') return JSON.stringify(detail);
+  return '';
+}
+
+export function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'AbortError';
+}

@@ -1,0 +1,155 @@
+import { getArtwork, isAbort, type Artwork, type Result } from './api';
+
+const MUSEUMS: Record<string, string> = {
+  aic: 'Art Institute of Chicago',
+  rijksmuseum: 'Rijksmuseum',
+  met: 'The Metropolitan Museum of Art',
+  cleveland: 'Cleveland Museum of Art',
+  folder: 'Local collection',
+};
+
+export function museumName(source: string): string {
+  return MUSEUMS[source] ?? source;
+}
+
+/** Extra metadata shown when the full record arrives, in this order, with these labels. */
+const DETAILS: Array<[string, string]> = [
+  ['object_type', 'Type'],
+  ['medium', 'Medium'],
+  ['dimensions', 'Dimensions'],
+  ['culture', 'Culture'],
+  ['credit_line', 'Credit'],
+  ['license', 'Licence'],
+  ['licence', 'Licence'],
+  ['source_id', 'Museum number'],
+];
+
+/** The side panel with one artwork's image and metadata. */
+export class Panel {
+  onMoreLikeThis: (result: Result) => void = () => {};
+  onClose: () => void = () => {};
+
+  private current: Result | null = null;
+  private detailsRequest: AbortController | null = null;
+  private returnFocus: HTMLElement | null = null;
+  private readonly el = byId('panel');
+  private readonly image = byId<HTMLImageElement>('panel-image');
+  private readonly museum = byId('panel-museum');
+  private readonly title = byId('panel-title');
+  private readonly maker = byId('panel-maker');
+  private readonly date = byId('panel-date');
+  private readonly description = byId('panel-description');
+  private readonly details = byId<HTMLDListElement>('panel-details');
+  private readonly link = byId<HTMLAnchorElement>('panel-link');
+  private readonly more = byId<HTMLButtonElement>('panel-more');
+
+  constructor() {
+    byId('panel-close').addEventListener('click', () => this.close());
+    this.more.addEventListener('click', () => {
+      if (this.current) this.onMoreLikeThis(this.current);
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.el.classList.contains('open');
+  }
+
+  /** Width the panel covers on screen when open (0 when it overlays the whole screen). */
+  get coveredWidth(): number {
+    const w = this.el.getBoundingClientRect().width;
+    return w >= window.innerWidth ? 0 : w;
+  }
+
+  open(result: Result): void {
+    if (!this.isOpen && document.activeElement instanceof HTMLElement) this.returnFocus = document.activeElement;
+    this.current = result;
+    this.render(result);
+    this.el.classList.add('open');
+    this.el.removeAttribute('inert');
+    this.el.setAttribute('aria-hidden', 'false');
+    this.title.focus({ preventScroll: true });
+    this.loadDetails(result.id);
+  }
+
+  close(): void {
+    if (!this.isOpen) return;
+    this.detailsRequest?.abort();
+    this.current = null;
+    this.el.classList.remove('open');
+    this.el.setAttribute('inert', '');
+    this.el.setAttribute('aria-hidden', 'true');
+    const back = this.returnFocus;
+    this.returnFocus = null;
+    if (back && document.contains(back)) back.focus({ preventScroll: true });
+    this.onClose();
+  }
+
+  private render(r: Result | Artwork): void {
+    this.museum.textContent = museumName(r.source);
+    this.title.textContent = r.title || 'Untitled';
+    setText(this.maker, r.maker);
+    setText(this.date, r.date);
+    setText(this.description, null);
+    this.details.replaceChildren();
+    this.link.hidden = !r.page_url;
+    if (r.page_url) this.link.href = r.page_url;
+    this.link.textContent = `View at the ${museumName(r.source)}`;
+    this.showImage(r);
+  }
+
+  /** Shows the thumbnail at once and swaps in the full image once it has loaded. */
+  private showImage(r: Result): void {
+    const small = r.thumbnail_url || r.image_url;
+    const large = r.image_url;
+    this.image.alt = r.title ? `${r.title}${r.maker ? `, ${r.maker}` : ''}` : 'Artwork';
+    this.image.hidden = !small;
+    if (!small) return;
+    this.image.src = small;
+    if (large && large !== small) {
+      const full = new Image();
+      full.onload = () => {
+        if (this.current?.id === r.id) this.image.src = large;
+      };
+      full.src = large;
+    }
+  }
+
+  private loadDetails(id: number): void {
+    this.detailsRequest?.abort();
+    const ctrl = new AbortController();
+    this.detailsRequest = ctrl;
+    getArtwork(id, ctrl.signal)
+      .then((art) => {
+        if (this.current?.id !== id) return;
+        setText(this.description, typeof art.description === 'string' ? art.description : null);
+        const rows: HTMLElement[] = [];
+        const seen = new Set<string>();
+        for (const [key, label] of DETAILS) {
+          const value = art[key];
+          if ((typeof value !== 'string' && typeof value !== 'number') || value === '' || seen.has(label)) continue;
+          seen.add(label);
+          const dt = document.createElement('dt');
+          dt.textContent = label;
+          const dd = document.createElement('dd');
+          dd.textContent = String(value);
+          rows.push(dt, dd);
+        }
+        this.details.replaceChildren(...rows);
+      })
+      .catch((err: unknown) => {
+        // The panel already shows what the search returned; the extra details are a bonus.
+        if (!isAbort(err)) console.warn('artwork details:', err);
+      });
+  }
+}
+
+function setText(el: HTMLElement, text: string | null | undefined): void {
+  el.textContent = text ?? '';
+  el.hidden = !text;
+}
+
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+}
