@@ -79,19 +79,6 @@ def last_success(url: str, source: str) -> datetime | None:
     return row[0]
 
 
-def recent_runs(url: str, limit: int = 5) -> list[dict[str, Any]]:
-    """The latest runs, newest first, for `artsearch status`."""
-    with connect(url) as conn:
-        rows = conn.execute(
-            "SELECT id, trigger, sources, status, started_at, finished_at, summary FROM runs ORDER BY id DESC LIMIT %s",
-            (limit,),
-        ).fetchall()
-    keys = ("id", "trigger", "sources", "status", "started_at", "finished_at", "summary")
-    return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in zip(keys, row, strict=True)} for row in rows
-    ]
-
-
 def validate_cron(expression: str) -> None:
     """A bad expression is a clear error before the scheduler starts waiting."""
     if not croniter.is_valid(expression):

@@ -4,7 +4,13 @@ import threading
 
 import psycopg
 
-from etl.scheduler import RUN_LOCK_KEY, recent_runs, run_exclusively, run_schedule
+from backend.store.status import collection_status
+from etl.scheduler import RUN_LOCK_KEY, run_exclusively, run_schedule
+
+
+def recent_runs(url: str) -> list[dict]:
+    with psycopg.connect(url) as conn:
+        return collection_status(conn)["runs"]
 
 
 def test_run_is_recorded_with_its_summary(db_url: str) -> None:

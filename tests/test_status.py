@@ -52,7 +52,7 @@ def test_status_counts_and_reasons(db_url: str) -> None:
 
 def test_status_of_an_empty_database(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
-        assert collection_status(conn) == {"sources": {}, "projection": None}
+        assert collection_status(conn) == {"sources": {}, "projection": None, "runs": []}
 
 
 def test_status_cli_json_and_table(db_url: str, cli_env: dict[str, str]) -> None:
