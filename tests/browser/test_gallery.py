@@ -1,0 +1,201 @@
+"""The canvas gallery end to end (issue 6): real headless Chromium against a real `artsearch serve`."""
+
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PAGE_TIMEOUT_MS, wait_until_idle
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.browser
+
+# What the page asks for with every search: RESULTS_PER_QUERY in frontend/src/api.ts.
+K = 20
+QUERY = "a gloomy landscape in winter"
+SECOND_QUERY = "a portrait in red"
+UPLOAD = FIXTURES / "images" / "874.jpg"
+VIEWPORT = (1280, 800)
+
+
+def search(page: Page, query: str) -> None:
+    """Type a query and press Enter, as a visitor does."""
+    page.get_by_test_id("search-input").fill(query)
+    page.get_by_test_id("search-input").press("Enter")
+
+
+def text_results(api: httpx.Client, query: str) -> list[dict[str, Any]]:
+    """The API's answer to the request the page makes for `query`."""
+    response = api.get("/api/search", params={"q": query, "k": K})
+    response.raise_for_status()
+    return response.json()["results"]
+
+
+def similar_ids(api: httpx.Client, artwork_id: int) -> set[int]:
+    """The API's "more like this" ids for one artwork, as the page asks for them."""
+    response = api.get(f"/api/artworks/{artwork_id}/similar", params={"k": K})
+    response.raise_for_status()
+    return {result["id"] for result in response.json()["results"]}
+
+
+def sprites(page: Page) -> list[dict[str, Any]]:
+    """What the canvas draws, from the app's test hook."""
+    return page.evaluate("window.__artsearch.sprites()")
+
+
+def drawn_ids(page: Page) -> set[int]:
+    return {sprite["id"] for sprite in sprites(page)}
+
+
+def clickable_sprite(page: Page, ids: set[int]) -> dict[str, Any]:
+    """Of the sprites with these ids, the one farthest from any other whose centre no UI element covers."""
+    everything = page.evaluate(
+        """() => window.__artsearch.sprites().map((s) => ({
+            ...s, uncovered: document.elementFromPoint(s.screenX, s.screenY)?.tagName === 'CANVAS',
+        }))"""
+    )
+
+    def isolation(sprite: dict[str, Any]) -> float:
+        others = (math.dist((s["screenX"], s["screenY"]), (sprite["screenX"], sprite["screenY"])) for s in everything)
+        return min((d for d in others if d > 0), default=math.inf)
+
+    candidates = [s for s in everything if s["id"] in ids and s["uncovered"]]
+    assert candidates, f"none of the works {sorted(ids)} is uncovered on screen"
+    return max(candidates, key=isolation)
+
+
+def open_panel(page: Page, api: httpx.Client, sprite: dict[str, Any]) -> dict[str, Any]:
+    """Click a sprite where it is drawn; the panel must show that artwork. Returns the API's artwork."""
+    artwork = api.get(f"/api/artworks/{sprite['id']}").json()
+    page.mouse.click(sprite["screenX"], sprite["screenY"])
+    expect(page.get_by_test_id("panel")).to_have_attribute("aria-hidden", "false")
+    expect(page.get_by_test_id("panel-title")).to_have_text(artwork["title"])
+    return artwork
+
+
+def test_query_draws_sprites_where_the_api_places_them(page: Page, api: httpx.Client) -> None:
+    """The visitor's first experience: a query puts the API's hits on the map, at the API's (x, y), in view."""
+    expected = {result["id"]: (result["x"], result["y"]) for result in text_results(api, QUERY)}
+    assert len(expected) == K and all(x is not None and y is not None for x, y in expected.values())
+
+    search(page, QUERY)
+    wait_until_idle(page, len(expected))
+
+    drawn = sprites(page)
+    assert {sprite["id"] for sprite in drawn} == set(expected)
+    for sprite in drawn:
+        assert (sprite["x"], sprite["y"]) == pytest.approx(expected[sprite["id"]], abs=1e-9)
+        assert 0 <= sprite["screenX"] <= VIEWPORT[0] and 0 <= sprite["screenY"] <= VIEWPORT[1], "framed in view"
+    assert parse_qs(urlsplit(page.url).query) == {"q": [QUERY]}
+    expect(page.get_by_test_id("status")).to_have_text(f"{K} works for “{QUERY}”.")
+    expect(page.get_by_test_id("count")).to_have_text(f"{K} works on the canvas")
+
+
+def test_clicking_a_work_opens_its_panel(page: Page, api: httpx.Client) -> None:
+    """A click on a drawn work opens that work, with a link to the museum's page."""
+    results = text_results(api, QUERY)
+    search(page, QUERY)
+    wait_until_idle(page, len(results))
+
+    artwork = open_panel(page, api, clickable_sprite(page, {result["id"] for result in results}))
+
+    expect(page.get_by_test_id("museum-link")).to_have_attribute("href", artwork["page_url"])
+
+
+def test_more_like_this_adds_the_similar_works(page: Page, api: httpx.Client) -> None:
+    """ "More like this" from the panel adds exactly the API's similar works to those already drawn."""
+    results = text_results(api, QUERY)
+    search(page, QUERY)
+    wait_until_idle(page, len(results))
+    before = drawn_ids(page)
+    similar = {artwork_id: similar_ids(api, artwork_id) for artwork_id in before}
+    adds_works = {artwork_id for artwork_id, ids in similar.items() if ids - before}
+    sprite = clickable_sprite(page, adds_works)
+    open_panel(page, api, sprite)
+
+    page.get_by_test_id("more-like-this").click()
+    expected = before | similar[sprite["id"]]
+    wait_until_idle(page, len(expected))
+
+    assert len(expected) > len(before)
+    assert drawn_ids(page) == expected
+    assert parse_qs(urlsplit(page.url).query) == {"similar": [str(sprite["id"])]}
+
+
+def test_an_uploaded_image_adds_works(page: Page, api: httpx.Client) -> None:
+    """Choosing an image file searches by image and draws the API's hits for it."""
+    response = api.post(
+        "/api/search/image", files={"file": (UPLOAD.name, UPLOAD.read_bytes(), "image/jpeg")}, data={"k": str(K)}
+    )
+    response.raise_for_status()
+    expected = {result["id"] for result in response.json()["results"]}
+    assert expected
+
+    page.get_by_test_id("file-input").set_input_files(UPLOAD)
+    wait_until_idle(page, len(expected))
+
+    assert drawn_ids(page) == expected
+    expect(page.get_by_test_id("status")).to_have_text(f"{len(expected)} works like {UPLOAD.name}.")
+
+
+def test_a_failing_api_shows_an_error_not_a_blank_page(page: Page, api: httpx.Client) -> None:
+    """A 503 from the search API is said in the status line; the map stays, and the next search works."""
+    detail = "the database is unavailable; try again shortly"
+
+    def is_search(url: str) -> bool:
+        return "/api/search" in url
+
+    page.route(is_search, lambda route: route.fulfill(status=503, json={"detail": detail}))
+    search(page, QUERY)
+    status = page.get_by_test_id("status")
+    expect(status).to_have_text(f"The server answered 503: {detail}")
+    expect(status).to_have_attribute("data-kind", "error")
+    wait_until_idle(page, 0)
+    expect(page.locator("#map canvas")).to_be_visible()
+    expect(page.get_by_test_id("search-input")).to_be_editable()
+
+    page.unroute(is_search)
+    page.get_by_test_id("search-button").click()
+    wait_until_idle(page, len(text_results(api, QUERY)))
+    expect(status).not_to_have_attribute("data-kind", "error")
+
+
+def test_random_weights_banner_is_shown(page: Page) -> None:
+    """The tiny model is marked random, so the page must warn that results are not meaningful."""
+    banner = page.get_by_test_id("banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("random weights")
+
+
+def test_two_queries_accumulate_and_screenshot(page: Page, api: httpx.Client, tmp_path: Path) -> None:
+    """Results accumulate across queries; the screenshot is for a person to look at (ARTSEARCH_SCREENSHOT_DIR)."""
+    first = {result["id"] for result in text_results(api, QUERY)}
+    both = first | {result["id"] for result in text_results(api, SECOND_QUERY)}
+    assert len(both) > len(first), "the second query must have works of its own to add"
+
+    search(page, QUERY)
+    wait_until_idle(page, len(first))
+    search(page, SECOND_QUERY)
+    wait_until_idle(page, len(both))
+    assert drawn_ids(page) == both
+
+    # Every work's thumbnail downloaded, then two frames drawn, so that the picture shows the paintings.
+    page.wait_for_function(
+        """n => performance.getEntriesByType('resource')
+                .filter((e) => e.name.includes('rendition=thumbnail')).length >= n""",
+        arg=len(both),
+        timeout=PAGE_TIMEOUT_MS,
+    )
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    shot = tmp_path / "two-queries.png"
+    page.screenshot(path=shot)
+    assert shot.stat().st_size > 10_000
+    if target := os.environ.get("ARTSEARCH_SCREENSHOT_DIR"):
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(target) / shot.name)
