@@ -22,10 +22,35 @@ const APPEAR_MS = 450;
 const STAGGER_MS = 28;
 const STAGGER_TOTAL_MS = 600;
 const HOVER_LIFT = 0.09;
-/** Zoomed far out, works are drawn at least this many CSS pixels long, so the map never turns to dust. */
-const MIN_CARD_PX = 14;
+/**
+ * Zoomed out, works are drawn at least this many CSS pixels long (on their longer side), so that a
+ * framed result set reads as pictures rather than specks. The minimum shrinks as the canvas fills up
+ * (see minCardPx), down to MIN_CARD_PX_FLOOR, so that thousands of works do not merge into one blob.
+ */
+const MIN_CARD_PX = 88;
+const MIN_CARD_PX_FLOOR = 14;
+/** How much of a square of the free area's shorter side the works may cover at the minimum size. */
+const MIN_CARD_FILL = 1;
+/** Query labels: gap between pills, and length of the leader from the anchor to the pill. */
+const LABEL_GAP = 4;
+const LABEL_LIFT = 16;
 const ACCENT = 0xd9b26f;
 const LABEL_FONT = 'ui-serif, "Iowan Old Style", "Palatino Linotype", Palatino, Georgia, serif';
+
+/** A query's label: a dot where the query landed, a leader line and a pill with the text. */
+interface Label {
+  /** Where the query landed, in world units. */
+  x: number;
+  y: number;
+  /** The dot and leader (in the leaders layer, under every pill) and the pill, both placed at (x, y). */
+  readonly leader: Graphics;
+  readonly pill: Container;
+  /** The pill's size in screen pixels. */
+  readonly w: number;
+  readonly h: number;
+  /** Which candidate offset the pill sits at (see labelOffset); -1 before the first layout. */
+  slot: number;
+}
 
 /** One artwork on the map. */
 interface Work {
@@ -88,11 +113,14 @@ export class ArtMap {
 
   private readonly viewport: Viewport;
   private readonly worksLayer = new Container();
+  private readonly leadersLayer = new Container();
   private readonly labelsLayer = new Container();
   private readonly works = new Map<number, Work>();
   /** The same works as an array, for allocation-free iteration every frame the view moves. */
   private readonly workList: Work[] = [];
-  private readonly labels = new Map<string, Container>();
+  private readonly labels = new Map<string, Label>();
+  /** The same labels, in the order they were placed (earlier ones keep the better spots). */
+  private readonly labelList: Label[] = [];
   /** Works whose hover or appearance is animating; kept as an array to avoid per-frame allocation. */
   private readonly moving: Work[] = [];
   private readonly thumbs = new TextureStore(6);
@@ -106,6 +134,8 @@ export class ArtMap {
   private decorScale = 0;
   /** Extra scale of every work when zoomed far out (see MIN_CARD_PX). */
   private boost = 1;
+  /** Labels need laying out again (one was added or moved). */
+  private labelsDirty = false;
 
   private insets: Insets = { top: 0, right: 0, bottom: 0, left: 0 };
   private flight: Flight | null = null;
@@ -141,12 +171,14 @@ export class ArtMap {
       .clampZoom({ minScale: this.minScale(), maxScale: MAX_SCALE });
 
     app.stage.addChild(this.viewport);
-    this.viewport.addChild(makeGround(), this.worksLayer, this.labelsLayer);
+    this.viewport.addChild(makeGround(), this.worksLayer, this.leadersLayer, this.labelsLayer);
     // Hit testing is done here against plain rectangles, so pixi need not walk thousands of sprites.
     this.worksLayer.eventMode = 'none';
     this.worksLayer.interactiveChildren = false;
-    this.labelsLayer.eventMode = 'none';
-    this.labelsLayer.interactiveChildren = false;
+    for (const layer of [this.leadersLayer, this.labelsLayer]) {
+      layer.eventMode = 'none';
+      layer.interactiveChildren = false;
+    }
 
     this.viewport.on('clicked', (e) => {
       const work = this.workAt(e.screen.x, e.screen.y);
@@ -202,6 +234,7 @@ export class ArtMap {
   /** The part of the screen not covered by the floating search bar and the side panel. */
   setInsets(insets: Partial<Insets>): void {
     this.insets = { ...this.insets, ...insets };
+    this.viewDirty = true; // the minimum size of works depends on the free area
   }
 
   /**
@@ -264,8 +297,12 @@ export class ArtMap {
     this.works.clear();
     this.workList.length = 0;
     this.moving.length = 0;
-    for (const label of this.labels.values()) label.destroy({ children: true });
+    for (const label of this.labelList) {
+      label.leader.destroy();
+      label.pill.destroy({ children: true });
+    }
     this.labels.clear();
+    this.labelList.length = 0;
     this.thumbs.clear();
     this.fulls.clear();
     this.fullCount = 0;
@@ -298,8 +335,9 @@ export class ArtMap {
     const margin = 24;
     const w = this.app.screen.width;
     const h = this.app.screen.height;
-    const halfW = work.halfW * s + margin;
-    const halfH = work.halfH * s + margin;
+    const k = s * work.node.scale.x;
+    const halfW = work.halfW * k + margin;
+    const halfH = work.halfH * k + margin;
     if (sx - halfW >= left && sx + halfW <= w - right && sy - halfH >= top && sy + halfH <= h - bottom) return;
     const [fx, fy] = this.freeCentre();
     this.flyTo(vp.center.x + (sx - fx) / s, vp.center.y + (sy - fy) / s, s);
@@ -419,12 +457,16 @@ export class ArtMap {
   }
 
   private placeLabel(text: string, anchor: { x: number; y: number }): void {
+    this.labelsDirty = true;
     const existing = this.labels.get(text);
     if (existing) {
-      existing.position.set(anchor.x, anchor.y);
+      existing.x = anchor.x;
+      existing.y = anchor.y;
+      existing.leader.position.set(anchor.x, anchor.y);
+      existing.pill.position.set(anchor.x, anchor.y);
+      existing.slot = -1;
       return;
     }
-    const label = new Container();
     const caption = new Text({
       text: truncate(text, 60),
       style: { fontFamily: LABEL_FONT, fontSize: 15, fill: 0xf4efe4, fontStyle: 'italic' },
@@ -433,22 +475,97 @@ export class ArtMap {
     const padY = 6;
     const w = caption.width + padX * 2;
     const h = caption.height + padY * 2;
-    const lift = 16;
-    const g = new Graphics()
-      .moveTo(0, -4)
-      .lineTo(0, -lift)
-      .stroke({ color: ACCENT, alpha: 0.7, width: 1 })
-      .roundRect(-w / 2, -lift - h, w, h, h / 2)
+    // The pill is drawn centred on its container's origin; layoutLabels() moves it off the anchor.
+    const pill = new Container();
+    const body = new Graphics()
+      .roundRect(-w / 2, -h / 2, w, h, h / 2)
       .fill({ color: 0x121316, alpha: 0.88 })
-      .stroke({ color: ACCENT, alpha: 0.55, width: 1 })
-      .circle(0, 0, 4)
-      .fill({ color: ACCENT });
-    caption.position.set(-caption.width / 2, -lift - h + padY);
-    label.addChild(g, caption);
-    label.position.set(anchor.x, anchor.y);
-    label.scale.set(1 / this.viewport.scale.x);
+      .stroke({ color: ACCENT, alpha: 0.55, width: 1 });
+    caption.position.set(-caption.width / 2, -h / 2 + padY);
+    const inner = new Container();
+    inner.addChild(body, caption);
+    pill.addChild(inner);
+    const leader = new Graphics();
+    const inv = 1 / this.viewport.scale.x;
+    for (const c of [leader, pill]) {
+      c.position.set(anchor.x, anchor.y);
+      c.scale.set(inv);
+    }
+    const label: Label = { x: anchor.x, y: anchor.y, leader, pill, w, h, slot: -1 };
     this.labels.set(text, label);
-    this.labelsLayer.addChild(label);
+    this.labelList.push(label);
+    this.leadersLayer.addChild(leader);
+    this.labelsLayer.addChild(pill);
+  }
+
+  /**
+   * Places every label's pill where it overlaps no other pill nor another label's dot, at the current
+   * zoom: straight above its anchor when that is free, else below it, else stacked further above or
+   * below, joined to its anchor by a leader line. Earlier labels keep the better spots, and a label
+   * keeps its spot while it stays free, so that labels do not jump about while zooming.
+   */
+  private layoutLabels(): void {
+    const list = this.labelList;
+    if (list.length === 0) return;
+    const s = this.viewport.scale.x;
+    // Screen-space boxes (relative to the world origin, which pans with everything) placed so far.
+    const placed: number[] = [];
+    const dots: number[] = [];
+    for (const l of list) dots.push(l.x * s, l.y * s);
+    const free = (l: Label, index: number, slot: number): number => {
+      const cx = l.x * s;
+      const cy = l.y * s + labelOffset(l, slot);
+      const x0 = cx - l.w / 2 - LABEL_GAP;
+      const x1 = cx + l.w / 2 + LABEL_GAP;
+      const y0 = cy - l.h / 2 - LABEL_GAP;
+      const y1 = cy + l.h / 2 + LABEL_GAP;
+      let overlap = 0;
+      for (let i = 0; i < placed.length; i += 4) {
+        const ox = Math.min(x1, placed[i + 2]) - Math.max(x0, placed[i]);
+        const oy = Math.min(y1, placed[i + 3]) - Math.max(y0, placed[i + 1]);
+        if (ox > 0 && oy > 0) overlap += ox * oy;
+      }
+      for (let i = 0; i < dots.length; i += 2) {
+        if (i / 2 === index) continue;
+        const dx = dots[i];
+        const dy = dots[i + 1];
+        if (dx > x0 - 4 && dx < x1 + 4 && dy > y0 - 4 && dy < y1 + 4) overlap += 64;
+      }
+      return overlap;
+    };
+    const SLOTS = 12;
+    for (let i = 0; i < list.length; i++) {
+      const l = list[i];
+      let best = -1;
+      if (free(l, i, 0) === 0) best = 0;
+      else if (l.slot > 0 && free(l, i, l.slot) === 0) best = l.slot;
+      else {
+        let least = Infinity;
+        for (let slot = 0; slot < SLOTS; slot++) {
+          const overlap = free(l, i, slot);
+          if (overlap < least) {
+            least = overlap;
+            best = slot;
+            if (overlap === 0) break;
+          }
+        }
+      }
+      const dy = labelOffset(l, best);
+      const cx = l.x * s;
+      const cy = l.y * s + dy;
+      placed.push(cx - l.w / 2, cy - l.h / 2, cx + l.w / 2, cy + l.h / 2);
+      if (best === l.slot) continue;
+      l.slot = best;
+      l.pill.children[0].position.set(0, dy);
+      const edge = dy < 0 ? dy + l.h / 2 : dy - l.h / 2;
+      l.leader
+        .clear()
+        .moveTo(0, Math.sign(dy) * 4)
+        .lineTo(0, edge)
+        .stroke({ color: ACCENT, alpha: 0.7, width: 1 })
+        .circle(0, 0, 4)
+        .fill({ color: ACCENT });
+    }
   }
 
   /** Flies the camera so that the given works (and the query's anchor) fill the free area. */
@@ -468,21 +585,36 @@ export class ArtMap {
     if (anchor) {
       minX = Math.min(minX, anchor.x);
       maxX = Math.max(maxX, anchor.x);
-      minY = Math.min(minY, anchor.y - CARD_SIZE / 2); // room for the label above the anchor
+      minY = Math.min(minY, anchor.y);
       maxY = Math.max(maxY, anchor.y);
     }
-    const scale = this.fitScale(maxX - minX, maxY - minY, true);
+    // Zoomed out, works are drawn larger than CARD_SIZE (see minCardPx): leave room for half of one.
+    const margin = Math.max(48, this.minCardPx() / 2 + 16);
+    const scale = this.fitScale(maxX - minX, maxY - minY, true, margin);
     this.flyToFrame((minX + maxX) / 2, (minY + maxY) / 2, scale);
   }
 
-  /** The scale at which a w × h world rectangle fits the free area with some margin. */
-  private fitScale(w: number, h: number, limit: boolean): number {
+  /** The scale at which a w × h world rectangle fits the free area with `pad` screen pixels around it. */
+  private fitScale(w: number, h: number, limit: boolean, pad = 48): number {
     const { top, right, bottom, left } = this.insets;
-    const pad = 48;
     const freeW = Math.max(120, this.app.screen.width - left - right - pad * 2);
     const freeH = Math.max(120, this.app.screen.height - top - bottom - pad * 2);
     const s = Math.min(freeW / Math.max(w, 1), freeH / Math.max(h, 1));
     return clamp(s, this.minScale(), limit ? MAX_FIT_SCALE : MAX_SCALE);
+  }
+
+  /**
+   * The least length, in CSS pixels, of a work's longer side on screen. It is MIN_CARD_PX while few
+   * works are on the canvas; with many, it is about the side of the share of the free area each work
+   * would get (the map is square, so the free area's shorter side squared), so that a crowded canvas
+   * zoomed out stays a field of small pictures rather than one blob.
+   */
+  private minCardPx(): number {
+    const n = this.workList.length;
+    if (n === 0) return MIN_CARD_PX;
+    const { top, right, bottom, left } = this.insets;
+    const side = Math.max(120, Math.min(this.app.screen.width - left - right, this.app.screen.height - top - bottom));
+    return clamp(Math.sqrt((MIN_CARD_FILL * side * side) / n), MIN_CARD_PX_FLOOR, MIN_CARD_PX);
   }
 
   /** Centre, in screen pixels, of the area not covered by the UI. */
@@ -602,12 +734,14 @@ export class ArtMap {
     const vp = this.viewport;
     const s = vp.scale.x;
     const { width, height } = this.app.screen;
-    const margin = CARD_SIZE; // slack so that works slide in already drawn
+    // Works are drawn `boost` times larger when zoomed out, so that they stay legible (see minCardPx).
+    const boost = Math.max(1, this.minCardPx() / (CARD_SIZE * s));
+    const margin = CARD_SIZE * boost; // slack so that works slide in already drawn
     const left = -vp.x / s - margin;
     const top = -vp.y / s - margin;
     const right = left + width / s + 2 * margin;
     const bottom = top + height / s + 2 * margin;
-    const devicePx = s * this.app.renderer.resolution;
+    const devicePx = s * boost * this.app.renderer.resolution;
 
     const list = this.workList;
     for (let i = 0; i < list.length; i++) {
@@ -626,18 +760,23 @@ export class ArtMap {
     }
     if (this.fullCount > FULL_KEEP) this.evictFull();
 
-    if (zoomed) {
-      const boost = Math.max(1, MIN_CARD_PX / (CARD_SIZE * s));
-      if (boost !== this.boost) {
-        this.boost = boost;
-        for (let i = 0; i < list.length; i++) if (!list[i].animating) list[i].node.scale.set(boost);
-      }
-      const inv = 1 / s;
-      const labels = this.labelsLayer.children;
-      for (let i = 0; i < labels.length; i++) labels[i].scale.set(inv);
-      // Outlines and shadows are drawn in screen pixels; redraw them when the zoom changed noticeably.
-      if (Math.abs(Math.log(s / this.decorScale)) > 0.08) this.drawDecor(false);
+    if (boost !== this.boost) {
+      this.boost = boost;
+      for (let i = 0; i < list.length; i++) if (!list[i].animating) list[i].node.scale.set(boost);
     }
+    if (zoomed) {
+      const inv = 1 / s;
+      for (const layer of [this.leadersLayer, this.labelsLayer]) {
+        const labels = layer.children;
+        for (let i = 0; i < labels.length; i++) labels[i].scale.set(inv);
+      }
+    }
+    if (zoomed || this.labelsDirty) {
+      this.labelsDirty = false;
+      this.layoutLabels();
+    }
+    // Outlines and shadows are drawn in screen pixels; redraw them when the zoom changed noticeably.
+    if (Math.abs(Math.log((s * boost) / this.decorScale)) > 0.08) this.drawDecor(false);
     this.updateHover();
   }
 
@@ -723,10 +862,11 @@ export class ArtMap {
 
   /** Draws the hover shadow and the selection outline at the current zoom. */
   private drawDecor(force: boolean): void {
-    const s = this.viewport.scale.x;
+    // The decorations are children of the works, which are scaled by `boost` when zoomed out.
+    const s = this.viewport.scale.x * this.boost;
     if (!force && s === this.decorScale) return;
     this.decorScale = s;
-    const px = 1 / s; // one screen pixel in world units
+    const px = 1 / s; // one screen pixel in the works' units
     const h = this.hovered;
     if (h) {
       const g = this.hoverDecor.clear();
@@ -816,6 +956,13 @@ function spiral(cx: number, cy: number, i: number, step: number): [number, numbe
   const r = step * Math.sqrt(i + 1);
   const a = i * 2.399963;
   return [clamp(cx + r * Math.cos(a), 0, 1), clamp(cy + r * Math.sin(a), 0, 1)];
+}
+
+/** Vertical offset, in screen pixels, of a label's pill centre from its anchor, for a layout slot. */
+function labelOffset(label: Label, slot: number): number {
+  const sign = slot % 2 === 0 ? -1 : 1; // even slots above the anchor, odd ones below
+  const step = Math.floor(slot / 2);
+  return sign * (LABEL_LIFT + label.h / 2 + step * (label.h + 2 * LABEL_GAP));
 }
 
 function truncate(text: string, max: number): string {
