@@ -63,6 +63,116 @@ def db_migrate(revision: Annotated[str, typer.Argument(help="target revision")] 
     console.print(f"schema at {revision}")
 
 
+@app.command("crawl")
+def crawl_command(
+    source: Annotated[str, typer.Argument(help="rijksmuseum, aic, met, cleveland or folder")],
+    limit: Annotated[int | None, typer.Option(min=1, help="store at most N records")] = None,
+    since: Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")] = None,
+    processes: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+    base_url: Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")] = None,
+    path: Annotated[str | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
+) -> None:
+    """Harvest a museum source into the artworks table; an interrupted crawl resumes where it stopped."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from etl.crawler import CrawlOptions, crawl
+    from etl.sources import make_source
+
+    try:
+        since_date = datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise ArtsearchError(f"--since {since!r} is not a date (YYYY-MM-DD)") from exc
+    settings = get_settings()
+    adapter = make_source(source, base_url=base_url, since=since_date, path=Path(path) if path else None)
+    options = CrawlOptions.for_source(adapter, settings, processes=processes, limit=limit)
+    summary = crawl(adapter, _url(settings), options)
+    print(summary.line())
+    if summary.crashes:
+        raise ArtsearchError(f"crawl workers failed: {'; '.join(summary.crashes)}")
+
+
+@app.command("status")
+def status_command(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Per source: artworks, embedded, pending, failed (with reasons); and the current map projection."""
+    import json
+
+    from rich.table import Table
+
+    from backend.database import connect
+    from backend.store.status import collection_status
+
+    with connect(_url(get_settings())) as conn:
+        status = collection_status(conn)
+    if as_json:
+        print(json.dumps(status, indent=2))
+        return
+    table = Table(title="artsearch status")
+    for column in ("source", "artworks", "embedded", "pending", "failed", "failures"):
+        table.add_column(column, justify="left" if column in ("source", "failures") else "right")
+    for name, counts in status["sources"].items():
+        reasons = "\n".join(f"{count} × {reason}" for reason, count in counts["failures"].items())
+        table.add_row(name, *(str(counts[k]) for k in ("artworks", "embedded", "pending", "failed")), reasons)
+    out = Console()
+    out.print(table)
+    if projection := status["projection"]:
+        out.print(
+            f"projection #{projection['id']}: {projection['method']}, {projection['n_fitted']} artworks fitted, "
+            f"{projection['created_at']}"
+        )
+    else:
+        out.print("projection: none yet (run `artsearch project`)")
+
+
+@app.command("embed")
+def embed_command(
+    batch_size: Annotated[int, typer.Option(min=1, help="images per model batch")] = 32,
+    limit: Annotated[int | None, typer.Option(min=1, help="embed at most N artworks")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: ARTSEARCH_DEVICE)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes sharing the work")] = 1,
+) -> None:
+    """Embed pending artworks with CLIP; safe to run in many processes at once, and to kill and rerun."""
+    from etl.pipeline.runner import embed_pending
+
+    summary = embed_pending(
+        get_settings(), batch_size=batch_size, limit=limit, workers=workers, device=device, show_progress=True
+    )
+    print(summary.line())
+    if summary.interrupted:
+        sys.exit(130)
+
+
+@app.command("project")
+def project_command(
+    method: Annotated[str, typer.Option(help="pca (default; places new artworks exactly) or umap")] = "pca",
+) -> None:
+    """Fit the global 2-D map on the embedded collection and store every artwork's (x, y)."""
+    from backend.projection import fit_projection
+
+    summary = fit_projection(get_settings(), method)
+    console.print(
+        f"projection #{summary.projection_id} ({summary.method}): fitted on {summary.n_fitted} artworks, "
+        f"{summary.n_placed} placed in {summary.seconds:.1f}s"
+    )
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+) -> None:
+    """Serve the search API and the web app (UI at /, API docs at /docs)."""
+    import uvicorn
+
+    from backend.api.app import create_app
+    from backend.database import connect
+
+    settings = get_settings()
+    connect(_url(settings)).close()  # an unreachable database is one clear line here, not a lifespan traceback
+    console.print(f"serving on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 def main() -> None:
     """Console entry point: user-facing errors as one line, not a traceback."""
     try:

@@ -1,0 +1,33 @@
+"""Query parameters shared by the search routes, validated once: bad values are a 422 with a message."""
+
+from typing import Annotated
+
+from fastapi import HTTPException, Query
+
+from backend.store.search import Filters
+
+DEFAULT_K = 20
+MAX_K = 200
+MAX_QUERY_CHARS = 500
+MAX_ID = 2**63 - 1  # artworks.id is a bigint
+YEAR_BOUND = 10_000
+NO_NUL = r"^[^\x00]*$"  # Postgres text cannot hold NUL
+
+K = Annotated[int, Query(ge=1, le=MAX_K, description="how many hits")]
+
+
+def search_filters(
+    museum: Annotated[
+        str | None, Query(max_length=100, pattern=NO_NUL, description="source, e.g. aic or rijksmuseum")
+    ] = None,
+    type: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="object type, case-insensitive")
+    ] = None,
+    date_from: Annotated[int | None, Query(ge=-YEAR_BOUND, le=YEAR_BOUND, description="earliest year")] = None,
+    date_to: Annotated[int | None, Query(ge=-YEAR_BOUND, le=YEAR_BOUND, description="latest year")] = None,
+    min_score: Annotated[float | None, Query(ge=-1.0, le=1.0, description="lowest cosine similarity")] = None,
+) -> Filters:
+    """The optional filters of a search."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise HTTPException(422, "date_from must not be later than date_to")
+    return Filters(museum=museum, type=type, date_from=date_from, date_to=date_to, min_score=min_score)

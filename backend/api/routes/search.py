@@ -1,0 +1,50 @@
+"""Text-to-image and image-to-image search."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from backend.api.deps import Conn, ImageQuery, MetricsDep, ProjectionDep, SettingsDep, TextQuery
+from backend.api.params import DEFAULT_K, K, search_filters
+from backend.api.results import query_point, to_results
+from backend.api.schemas import ErrorBody, ImageSearchResponse, SearchResponse
+from backend.api.uploads import UPLOAD_REQUEST_BODY
+from backend.store.search import Filters, nearest_artworks
+
+router = APIRouter(prefix="/api/search", tags=["search"])
+
+
+# The vector dependency comes before Conn: the model runs before a pooled connection is taken.
+@router.get("", response_model=SearchResponse, responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+def search_text(
+    text_query: TextQuery,
+    conn: Conn,
+    projection: ProjectionDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    filters: Annotated[Filters, Depends(search_filters)],
+    k: K = DEFAULT_K,
+) -> SearchResponse:
+    """Artworks that match a text, best first, and where the text lands on the map."""
+    q, vector = text_query
+    rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
+    metrics.searches.labels("text").inc()
+    return SearchResponse(
+        query=q, results=to_results(conn, rows, projection), query_point=query_point(projection, vector)
+    )
+
+
+@router.post(
+    "/image",
+    response_model=ImageSearchResponse,
+    openapi_extra=UPLOAD_REQUEST_BODY,
+    responses={code: {"model": ErrorBody} for code in (413, 415, 422, 503)},
+)
+def search_image(
+    image_query: ImageQuery, conn: Conn, projection: ProjectionDep, settings: SettingsDep, metrics: MetricsDep
+) -> ImageSearchResponse:
+    """Artworks that look like an uploaded image (multipart `file`, optional `k`), best first."""
+    vector, k = image_query
+    rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search)
+    metrics.searches.labels("image").inc()
+    return ImageSearchResponse(results=to_results(conn, rows, projection), query_point=query_point(projection, vector))

@@ -1,0 +1,97 @@
+"""Projection data access: sample the vectors to fit, store a version, write every artwork's (x, y)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector import Vector
+from psycopg.types.json import Jsonb
+
+STREAM_BATCH = 10_000
+
+
+def sample_embeddings(conn: psycopg.Connection, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to `limit` random (artwork_id, vector) pairs of live artworks: what a map is fitted on."""
+    rows = conn.execute(
+        """
+        SELECT e.artwork_id, e.embedding
+        FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
+        WHERE NOT a.deleted
+        ORDER BY random()
+        LIMIT %s
+        """,
+        (limit,),
+        binary=True,
+    ).fetchall()
+    return _as_arrays(rows)
+
+
+def iter_embeddings(conn: psycopg.Connection, batch: int = STREAM_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every stored vector, in batches of (artwork_ids, vectors), through a server-side cursor."""
+    with conn.cursor(name="all_embeddings", binary=True) as cursor:
+        cursor.itersize = batch
+        cursor.execute("SELECT artwork_id, embedding FROM embeddings")
+        while rows := cursor.fetchmany(batch):
+            yield _as_arrays(rows)
+
+
+def insert_projection(conn: psycopg.Connection, method: str, model: str, n_fitted: int, params: dict[str, Any]) -> int:
+    """A new projection version; its id is what embeddings.projection_id points at."""
+    row = conn.execute(
+        "INSERT INTO projections (method, model, n_fitted, params) VALUES (%s, %s, %s, %s) RETURNING id",
+        (method, model, n_fitted, Jsonb(params)),
+    ).fetchone()
+    return row[0]
+
+
+def write_coordinates(conn: psycopg.Connection, projection_id: int, ids: np.ndarray, xy: np.ndarray) -> int:
+    """Set (x, y, projection_id) of these artworks in one statement: COPY into a temp table, UPDATE … FROM."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS placed (artwork_id bigint PRIMARY KEY, x real, y real) ON COMMIT DELETE ROWS"
+    )
+    conn.execute("TRUNCATE placed")
+    with conn.cursor() as cursor:
+        with cursor.copy("COPY placed (artwork_id, x, y) FROM STDIN") as copy:
+            for artwork_id, (x, y) in zip(ids.tolist(), xy.tolist(), strict=True):
+                copy.write_row((artwork_id, x, y))
+        cursor.execute(
+            """
+            UPDATE embeddings e SET x = p.x, y = p.y, projection_id = %s
+            FROM placed p
+            WHERE e.artwork_id = p.artwork_id
+            """,
+            (projection_id,),
+        )
+        return cursor.rowcount
+
+
+def unplaced_embeddings(
+    conn: psycopg.Connection, projection_id: int, limit: int = STREAM_BATCH
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors not yet on this map version (written by the pipeline while the map was being fitted)."""
+    rows = conn.execute(
+        "SELECT artwork_id, embedding FROM embeddings WHERE projection_id IS DISTINCT FROM %s LIMIT %s",
+        (projection_id, limit),
+        binary=True,
+    ).fetchall()
+    return _as_arrays(rows)
+
+
+def latest_projection(conn: psycopg.Connection) -> tuple[int, str, dict[str, Any]] | None:
+    """(id, method, params) of the newest projection version, or None before the first fit."""
+    row = conn.execute("SELECT id, method, params FROM projections ORDER BY id DESC LIMIT 1").fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def latest_projection_id(conn: psycopg.Connection) -> int | None:
+    """The newest version's id: a cheap check whether a loaded map is still current."""
+    row = conn.execute("SELECT max(id) FROM projections").fetchone()
+    return row[0]
+
+
+def _as_arrays(rows: list[tuple[int, Vector]]) -> tuple[np.ndarray, np.ndarray]:
+    """(artwork_id, pgvector Vector) rows → (ids (N,), float32 vectors (N, dim))."""
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    vectors = np.array([row[1].to_numpy() for row in rows], dtype=np.float32)
+    return ids, vectors

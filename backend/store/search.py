@@ -1,0 +1,98 @@
+"""Nearest-neighbour search: the HNSW path with over-fetch for filters, and exact search when they are selective.
+
+Vectors are unit length, so the inner product ranks like cosine: score = -(embedding <#> query).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg.rows import dict_row
+
+MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
+FETCH_SLACK = 10  # unfiltered: room for deleted artworks and the query artwork itself
+OVERFETCH = 10  # filtered: candidates per wanted hit taken from the index before filtering
+
+# The nearest candidates by the vector alone, then the artwork filters. With ORDER BY … LIMIT in the CTE the
+# planner walks the HNSW index; without it every vector is scored, which is exact.
+_KNN_SQL = """
+WITH nearest AS MATERIALIZED (
+    SELECT artwork_id, embedding <#> %(query)s AS distance, x, y, projection_id
+    FROM embeddings
+    {candidates}
+)
+SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date,
+       a.image_url, a.thumbnail_url, a.page_url,
+       n.x, n.y, n.projection_id, -n.distance AS score
+FROM nearest n JOIN artworks a ON a.id = n.artwork_id
+WHERE NOT a.deleted
+  AND (%(exclude_id)s::bigint IS NULL OR a.id <> %(exclude_id)s)
+  AND (%(museum)s::text IS NULL OR a.source = %(museum)s)
+  AND (%(type)s::text IS NULL OR lower(a.object_type) = lower(%(type)s))
+  AND (%(date_from)s::int IS NULL OR coalesce(a.year_end, a.year_start) >= %(date_from)s)
+  AND (%(date_to)s::int IS NULL OR coalesce(a.year_start, a.year_end) <= %(date_to)s)
+  AND (%(min_score)s::float8 IS NULL OR -n.distance >= %(min_score)s)
+ORDER BY n.distance
+LIMIT %(k)s
+"""
+INDEX_KNN_SQL = _KNN_SQL.format(candidates="ORDER BY embedding <#> %(query)s LIMIT %(fetch)s")
+EXACT_KNN_SQL = _KNN_SQL.format(candidates="")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search may be narrowed to; None means no constraint."""
+
+    museum: str | None = None
+    type: str | None = None
+    date_from: int | None = None
+    date_to: int | None = None
+    min_score: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when any filter can drop candidates."""
+        return any(value is not None for value in vars(self).values())
+
+
+def nearest_artworks(
+    conn: psycopg.Connection,
+    query: np.ndarray,
+    k: int,
+    ef_search: int,
+    filters: Filters = Filters(),
+    exclude_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The k live artworks nearest to a unit vector, best first; exact when the index path falls short."""
+    fetch = min(k * OVERFETCH, MAX_EF_SEARCH) if filters.active else k + FETCH_SLACK
+    params = {**vars(filters), "query": query, "k": k, "fetch": fetch, "exclude_id": exclude_id}
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
+        # ef_search bounds how many candidates HNSW returns, so it must cover the over-fetch.
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true)", (str(min(max(ef_search, fetch), MAX_EF_SEARCH)),)
+        )
+        rows = cursor.execute(INDEX_KNN_SQL, params).fetchall()
+        if len(rows) < k:  # a selective filter, or a small collection: score every vector
+            rows = cursor.execute(EXACT_KNN_SQL, params).fetchall()
+    return rows
+
+
+def embedding_of(conn: psycopg.Connection, artwork_id: int) -> np.ndarray | None:
+    """A live artwork's stored vector, or None when it is unknown, deleted or not embedded yet."""
+    row = conn.execute(
+        """
+        SELECT e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
+        WHERE a.id = %s AND NOT a.deleted
+        """,
+        (artwork_id,),
+    ).fetchone()
+    return row[0].to_numpy() if row else None
+
+
+def vectors_of(conn: psycopg.Connection, artwork_ids: list[int]) -> dict[int, np.ndarray]:
+    """Stored vectors by artwork id (for hits that are not on the current map version yet)."""
+    rows = conn.execute(
+        "SELECT artwork_id, embedding FROM embeddings WHERE artwork_id = ANY(%s)", (artwork_ids,), binary=True
+    ).fetchall()
+    return {artwork_id: vector.to_numpy() for artwork_id, vector in rows}

@@ -1,0 +1,298 @@
+"""Search benchmark: recall@10 of the HNSW path against exact search on 100,000 clustered vectors, and p50/p99
+latency of the text, similar and upload endpoints under concurrent clients against a real uvicorn server.
+
+Runs on a temporary embedded Postgres; prints one JSON object. `python benchmarks/search.py [--vectors N]`
+"""
+
+import argparse
+import asyncio
+import io
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+from PIL import Image
+
+from backend.database import connect, start_embedded, stop_embedded
+from backend.migrate import upgrade
+from backend.projection import fit_projection
+from backend.store.search import nearest_artworks
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = sorted((ROOT / "tests" / "fixtures" / "images").glob("*.jpg"))
+DIM = 512
+EF_SEARCH_VALUES = (20, 40, 64, 100, 128, 160, 200)
+WORDS = [
+    "gloomy",
+    "winter",
+    "landscape",
+    "snow",
+    "river",
+    "portrait",
+    "woman",
+    "man",
+    "child",
+    "dog",
+    "horse",
+    "ship",
+    "storm",
+    "sea",
+    "harbour",
+    "church",
+    "flowers",
+    "still",
+    "life",
+    "fruit",
+    "night",
+    "moon",
+    "sunset",
+    "forest",
+    "mountain",
+    "battle",
+    "saint",
+    "angel",
+    "market",
+    "street",
+    "bridge",
+    "garden",
+    "city",
+    "ruins",
+    "cow",
+    "field",
+    "peasant",
+    "king",
+    "queen",
+    "musician",
+    "dancer",
+    "mirror",
+    "candle",
+    "skull",
+    "book",
+    "letter",
+]
+
+
+def clustered_unit_vectors(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """A mixture of Gaussian clusters of varied size and spread on the unit sphere, like CLIP image vectors."""
+    centres = rng.normal(size=(clusters, DIM)).astype(np.float32)
+    weights = rng.dirichlet(np.full(clusters, 0.5))
+    labels = rng.choice(clusters, size=n, p=weights)
+    spread = rng.uniform(0.4, 0.9, size=clusters).astype(np.float32)
+    vectors = centres[labels] + rng.normal(size=(n, DIM)).astype(np.float32) * spread[labels, None]
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
+    """COPY artworks and vectors (binary), then build the HNSW index once, as the migration defines it."""
+    timings = {}
+    with connect(url) as conn:
+        index_sql = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_hnsw_idx'").fetchone()[
+            0
+        ]
+        conn.execute("DROP INDEX embeddings_hnsw_idx")
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY artworks (source, source_id, title, embed_status) FROM STDIN") as copy:
+            for n in range(len(vectors)):
+                copy.write_row((("aic", "met", "rijksmuseum")[n % 3], str(n), f"work {n}", "embedded"))
+        with conn.cursor().copy(
+            "COPY embeddings (artwork_id, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "text", "vector"])
+            for artwork_id, vector in enumerate(vectors, start=1):
+                copy.write_row((artwork_id, "synthetic", vector))
+        conn.commit()
+        timings["copy_s"] = round(time.perf_counter() - started, 1)
+        conn.execute("SET maintenance_work_mem = '4GB'")
+        conn.execute("SET max_parallel_maintenance_workers = 2")
+        started = time.perf_counter()
+        conn.execute(index_sql)
+        conn.execute("ANALYZE")
+        conn.commit()
+        timings["index_build_s"] = round(time.perf_counter() - started, 1)
+    return timings
+
+
+def measure_recall(url: str, vectors: np.ndarray, queries: np.ndarray) -> dict[str, dict[str, float]]:
+    """recall@10 of the API's kNN path against exact (numpy) search, and its latency, per ef_search."""
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1  # artwork ids are 1-based rows
+    out = {}
+    with connect(url) as conn:
+        for ef in EF_SEARCH_VALUES:
+            recalls, times = [], []
+            for query, truth in zip(queries, exact, strict=True):
+                started = time.perf_counter()
+                rows = nearest_artworks(conn, query, 10, ef_search=ef)
+                times.append(time.perf_counter() - started)
+                recalls.append(len({row["id"] for row in rows} & set(truth.tolist())) / 10)
+            out[str(ef)] = {"recall_at_10": round(float(np.mean(recalls)), 4), "sql_p50_ms": ms(times, 50)}
+        plan = conn.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT artwork_id FROM embeddings ORDER BY embedding <#> %s LIMIT 10",
+            (queries[0],),
+        ).fetchall()
+    out["plan"] = " | ".join(row[0].strip() for row in plan if "Order By" not in row[0])
+    return out
+
+
+def fit_and_vacuum(url: str) -> dict[str, object]:
+    """The PCA map over the collection, then the VACUUM that clears the row versions its UPDATE left behind."""
+    with connect(url) as conn:
+        summary = vars(fit_projection(conn))
+    started = time.perf_counter()
+    with connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE embeddings")
+    return {**summary, "vacuum_s": round(time.perf_counter() - started, 1)}
+
+
+def ms(seconds: list[float], percentile: float) -> float:
+    return round(float(np.percentile(seconds, percentile)) * 1000, 2)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(url: str, model_dir: Path, home: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "ARTSEARCH_MODEL": str(model_dir), "ARTSEARCH_HOME": str(home)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def upload_bodies(count: int, rng: np.random.Generator) -> list[bytes]:
+    """Resized JPEG copies of the fixture paintings, as a visitor would upload them."""
+    bodies = []
+    for n in range(count):
+        image = Image.open(IMAGES[n % len(IMAGES)]).convert("RGB")
+        scale = rng.uniform(0.4, 0.9)
+        buffer = io.BytesIO()
+        image.resize((int(image.width * scale), int(image.height * scale))).save(buffer, "JPEG", quality=85)
+        bodies.append(buffer.getvalue())
+    return bodies
+
+
+async def load_test(base: str, requests: list[dict], concurrency: int) -> dict[str, float]:
+    """Closed loop: `concurrency` clients each send their next request as soon as the last one answered."""
+    queue = iter(requests)
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        for request in queue:
+            data = None
+            if "upload" in request:
+                data = aiohttp.FormData()
+                data.add_field("file", request["upload"], filename="q.jpg", content_type="image/jpeg")
+                data.add_field("k", "20")
+            started = time.perf_counter()
+            async with session.request(request["method"], base + request["path"], data=data) as response:
+                await response.read()
+                errors += response.status != 200
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": ms(latencies, 50),
+        "p99_ms": ms(latencies, 99),
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+    }
+
+
+def endpoint_requests(n_vectors: int, rng: np.random.Generator, scale: int) -> dict[str, list[dict]]:
+    """Distinct text queries (no cache hits), repeated ones (cache hits), similar by random id, uploads."""
+    phrases = [" ".join(words) for words in itertools.permutations(WORDS, 3)]
+    picked = rng.choice(len(phrases), size=60 * scale, replace=False)
+    repeated = [phrases[i] for i in picked[:10]]
+    return {
+        "text": [{"method": "GET", "path": f"/api/search?k=20&q={phrases[i]}"} for i in picked],
+        "text_cached": [
+            {"method": "GET", "path": f"/api/search?k=20&q={repeated[n % 10]}"} for n in range(100 * scale)
+        ],
+        "similar": [
+            {"method": "GET", "path": f"/api/artworks/{rng.integers(1, n_vectors + 1)}/similar?k=20"}
+            for _ in range(200 * scale)
+        ],
+        "upload": [
+            {"method": "POST", "path": "/api/search/image", "upload": body} for body in upload_bodies(30 * scale, rng)
+        ],
+    }
+
+
+def measure_endpoints(url: str, home: Path, n_vectors: int, concurrency: int) -> dict[str, object]:
+    from transformers import CLIPConfig
+
+    from backend.clip_model import save_random_clip
+
+    model_dir = save_random_clip(home / "clip-vit-base-patch32-random", CLIPConfig())
+    port = free_port()
+    server = start_server(url, model_dir, home, port)
+    base = f"http://127.0.0.1:{port}"
+    rng = np.random.default_rng(2)
+    try:
+        results: dict[str, object] = {}
+        for clients, scale in ((1, 1), (concurrency, 2)):
+            plan = endpoint_requests(n_vectors, rng, scale)
+            for name in ("similar", "text", "text_cached", "upload"):
+                asyncio.run(load_test(base, plan[name][:5], 1))  # warm-up: caches, pool, JIT paths
+                results[f"{name}_clients_{clients}"] = asyncio.run(load_test(base, plan[name], clients))
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--clusters", type=int, default=300)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="asbench-"))
+    url = start_embedded(home / "pgdata")
+    try:
+        upgrade(url)
+        rng = np.random.default_rng(1)
+        vectors = clustered_unit_vectors(args.vectors, args.clusters, rng)
+        report: dict[str, object] = {"vectors": args.vectors, "clusters": args.clusters, "cpu_cores": os.cpu_count()}
+        report["load"] = load_collection(url, vectors)
+        # queries: near the data but not in it, as new images would be
+        queries = vectors[rng.choice(len(vectors), args.queries)] + rng.normal(scale=0.03, size=(args.queries, DIM))
+        queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+        report["recall_by_ef_search"] = measure_recall(url, vectors, queries)
+        report["projection"] = fit_and_vacuum(url)
+        report["recall_after_projection"] = measure_recall(url, vectors, queries)
+        report["endpoints"] = measure_endpoints(url, home, args.vectors, args.concurrency)
+    finally:
+        stop_embedded(home / "pgdata")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

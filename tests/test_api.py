@@ -1,0 +1,292 @@
+"""The HTTP API against a real Postgres and the tiny CLIP: contract, map coordinates, errors."""
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from backend.api import deps
+from backend.api.app import create_app
+from backend.database import connect
+from backend.projection import fit_projection
+from backend.settings import Settings
+from tests.search_seed import IMAGES, Collection, database_copy, database_name, jpeg, seeded_template
+
+RESULT_FIELDS = {
+    "id", "source", "source_id", "title", "maker", "date", "image_url", "thumbnail_url", "page_url", "x", "y", "score",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def seeded(pg_server_url: str, tiny_clip_dir: Path) -> Iterator[tuple[str, Collection]]:
+    with seeded_template(pg_server_url, tiny_clip_dir) as template:
+        yield template
+
+
+@pytest.fixture
+def collection(seeded: tuple[str, Collection]) -> Collection:
+    return seeded[1]
+
+
+@pytest.fixture
+def settings(
+    pg_server_url: str, seeded: tuple[str, Collection], tiny_clip_dir: Path, tmp_path: Path
+) -> Iterator[Settings]:
+    """Settings on a fresh copy of the seeded collection (shadows conftest's empty database)."""
+    with database_copy(pg_server_url, seeded[0]) as url:
+        yield Settings(database_url=url, home=tmp_path / "home", model=str(tiny_clip_dir), device="cpu")
+
+
+@pytest.fixture
+def client(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    settings = settings.model_copy(update={"max_upload_bytes": 200_000, "cors_origins": ["http://localhost:5173"]})
+    with TestClient(create_app(settings, frontend_dir=tmp_path / "no-dist")) as client:
+        yield client
+
+
+def search(client: TestClient, **params: object) -> dict:
+    response = client.get("/api/search", params={"q": "a gloomy winter landscape", **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def upload(client: TestClient, data: bytes, **fields: str) -> object:
+    return client.post("/api/search/image", files={"file": ("query.jpg", data, "image/jpeg")}, data=fields)
+
+
+def test_health_reports_counts_model_and_random_weights(client: TestClient, collection: Collection) -> None:
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok"
+    assert body["artworks"] == len(collection.ids) + 1  # the unembedded one counts, the deleted one does not
+    assert body["embedded"] == len(collection.ids)
+    assert body["weights"] == "random" and body["random_weights"] is True
+    assert body["projection_version"] == 1
+
+
+def test_text_search_returns_k_results_on_the_map(client: TestClient, collection: Collection) -> None:
+    body = search(client, k=7)
+    assert body["query"] == "a gloomy winter landscape"
+    assert len(body["results"]) == 7
+    for hit in body["results"]:
+        assert set(hit) == RESULT_FIELDS
+        assert 0.0 <= hit["x"] <= 1.0 and 0.0 <= hit["y"] <= 1.0
+        assert -1.0 <= hit["score"] <= 1.0
+    scores = [hit["score"] for hit in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert 0.0 <= body["query_point"]["x"] <= 1.0 and 0.0 <= body["query_point"]["y"] <= 1.0
+
+
+def test_every_artwork_keeps_its_coordinates_until_the_map_is_refitted(
+    client: TestClient, settings: Settings, collection: Collection
+) -> None:
+    def positions() -> dict[int, tuple[float, float]]:
+        seen: dict[int, set[tuple[float, float]]] = {}
+        answers = [search(client, k=40), search(client, q="bright flowers", k=25)]
+        answers += [client.get(f"/api/artworks/{i}/similar", params={"k": 10}).json() for i in collection.live_ids[:8]]
+        for answer in answers:
+            for hit in answer["results"]:
+                seen.setdefault(hit["id"], set()).add((hit["x"], hit["y"]))
+        for artwork_id in collection.live_ids[:5]:
+            detail = client.get(f"/api/artworks/{artwork_id}").json()
+            seen.setdefault(artwork_id, set()).add((detail["x"], detail["y"]))
+        assert all(len(points) == 1 for points in seen.values()), "one artwork, two places on one map"
+        return {artwork_id: points.pop() for artwork_id, points in seen.items()}
+
+    before = positions()
+    assert len(before) == len(collection.ids)
+    with connect(settings.database_url) as conn:
+        # the refit map differs: fitted without a third of the collection
+        conn.execute("UPDATE artworks SET deleted = true WHERE id = ANY(%s)", (collection.live_ids[::3],))
+        conn.commit()
+        fit_projection(conn)
+        conn.execute("UPDATE artworks SET deleted = false WHERE id = ANY(%s)", (collection.live_ids[::3],))
+    assert client.get("/api/health").json()["projection_version"] == 2
+    after = positions()
+    assert before != after
+
+
+def test_similar_excludes_the_artwork_and_returns_exactly_k(client: TestClient, collection: Collection) -> None:
+    for artwork_id in collection.live_ids[:10]:
+        hits = client.get(f"/api/artworks/{artwork_id}/similar", params={"k": 12}).json()["results"]
+        assert len(hits) == 12
+        assert artwork_id not in {hit["id"] for hit in hits}
+    everything = client.get(f"/api/artworks/{collection.live_ids[0]}/similar", params={"k": 200}).json()["results"]
+    assert len(everything) == len(collection.ids) - 1
+
+
+def test_deleted_artworks_never_appear(client: TestClient, collection: Collection) -> None:
+    twin = collection.ids[(IMAGES[0].stem, "mirrored")]  # the deleted artwork has exactly this vector
+    hits = client.get(f"/api/artworks/{twin}/similar", params={"k": 200}).json()["results"]
+    hits += search(client, k=200)["results"]
+    assert collection.deleted_id not in {hit["id"] for hit in hits}
+    assert client.get(f"/api/artworks/{collection.deleted_id}").status_code == 404
+    assert client.get(f"/api/artworks/{collection.deleted_id}/similar").status_code == 404
+
+
+def test_a_resized_copy_finds_its_artwork_first(client: TestClient, collection: Collection) -> None:
+    for path in IMAGES:
+        image = Image.open(path).convert("RGB")
+        resized = image.resize((image.width * 3 // 5, image.height * 3 // 5))
+        response = upload(client, jpeg(resized, quality=80), k="5")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["results"]) == 5
+        assert body["results"][0]["id"] == collection.ids[(path.stem, "original")]
+        assert 0.0 <= body["query_point"]["x"] <= 1.0
+
+
+def test_filters_narrow_and_still_fill_k(client: TestClient, collection: Collection) -> None:
+    hits = search(client, museum="met", k=10)["results"]
+    assert len(hits) == 10 and {hit["source"] for hit in hits} == {"met"}
+    typed = search(client, type="print", k=15)["results"]
+    assert len(typed) == 15
+    details = [client.get(f"/api/artworks/{hit['id']}").json() for hit in typed]
+    assert {detail["object_type"] for detail in details} == {"Print"}
+    dated = search(client, date_from=1650, date_to=1700, k=50)["results"]
+    assert dated and all(1650 <= int(hit["date"]) <= 1700 for hit in dated)
+    assert len(dated) == 11  # 1650, 1655, …, 1700
+    best = search(client, k=1)["results"][0]["score"]
+    assert all(hit["score"] >= best - 1e-6 for hit in search(client, min_score=best - 1e-6, k=20)["results"])
+    assert search(client, museum="nowhere")["results"] == []
+
+
+def test_artwork_detail_has_all_metadata(client: TestClient, collection: Collection) -> None:
+    artwork_id = collection.ids[(IMAGES[1].stem, "inverted")]
+    body = client.get(f"/api/artworks/{artwork_id}").json()
+    assert body["id"] == artwork_id and body["title"] == f"{IMAGES[1].stem} (inverted)"
+    for field in ("maker", "date", "year_start", "object_type", "page_url", "raw", "x", "y", "embed_status"):
+        assert field in body
+    pending = client.get(f"/api/artworks/{collection.unembedded_id}").json()
+    assert pending["x"] is None and pending["embed_status"] == "pending"
+
+
+def test_local_files_are_served_never_exposed(client: TestClient, collection: Collection) -> None:
+    answers = [
+        client.get(f"/api/artworks/{collection.folder_id}").text,
+        client.get(f"/api/artworks/{collection.live_ids[1]}/similar", params={"k": 200}).text,
+        client.get("/api/search", params={"q": "x", "k": 200}).text,
+    ]
+    assert all("file:" not in answer for answer in answers)
+    detail = client.get(f"/api/artworks/{collection.folder_id}").json()
+    assert detail["image_url"] == f"/api/artworks/{collection.folder_id}/image?rendition=image"
+    image = client.get(detail["image_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert image.content == IMAGES[0].read_bytes()
+    remote = client.get(f"/api/artworks/{collection.live_ids[1]}/image", follow_redirects=False)
+    assert remote.status_code == 307 and remote.headers["location"].startswith("https://images.example/")
+    missing = client.get(f"/api/artworks/{collection.folder_id}/image", params={"rendition": "thumbnail"})
+    assert missing.status_code == 404
+
+
+BAD_PARAMETERS = [
+    "/api/search?k=5",
+    "/api/search?q=",
+    "/api/search?q=%20%20",
+    "/api/search?q=" + "a" * 501,
+    "/api/search?q=cat&k=0",
+    "/api/search?q=cat&k=201",
+    "/api/search?q=cat&k=ten",
+    "/api/search?q=cat&date_from=1900&date_to=1800",
+    "/api/search?q=cat&date_from=99999999999",
+    "/api/search?q=cat&min_score=2",
+    "/api/search?q=cat&min_score=nan",
+    "/api/search?q=cat&museum=%00",
+    "/api/artworks/abc",
+    "/api/artworks/0",
+    "/api/artworks/99999999999999999999",
+    "/api/artworks/1/similar?k=1000",
+    "/api/artworks/1/image?rendition=huge",
+]
+
+
+def test_bad_parameters_are_422_with_a_message(client: TestClient) -> None:
+    for path in BAD_PARAMETERS:
+        response = client.get(path)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"], path
+
+
+def test_longest_query_is_accepted(client: TestClient) -> None:
+    assert client.get("/api/search", params={"q": "a" * 500}).status_code == 200
+
+
+def test_unknown_ids_are_404(client: TestClient, collection: Collection) -> None:
+    for path in ("/api/artworks/987654", "/api/artworks/987654/similar", "/api/artworks/987654/image"):
+        response = client.get(path)
+        assert response.status_code == 404 and "987654" in response.json()["detail"]
+    assert client.get(f"/api/artworks/{collection.unembedded_id}/similar").status_code == 404
+
+
+def test_upload_errors(client: TestClient) -> None:
+    too_big = upload(client, b"\xff" * 300_000)
+    assert too_big.status_code == 413 and "limit" in too_big.json()["detail"]
+    not_image = upload(client, b"%PDF-1.4 definitely not a picture")
+    assert not_image.status_code == 415 and "not an image" in not_image.json()["detail"]
+    truncated = upload(client, IMAGES[0].read_bytes()[:2000])
+    assert truncated.status_code == 415
+    tiny = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(tiny, format="PNG")
+    assert upload(client, tiny.getvalue()).status_code == 415
+    assert client.post("/api/search/image", json={"file": "x"}).status_code == 415
+    assert client.post("/api/search/image", data={"k": "5"}, files={"other": ("a", b"b")}).status_code == 422
+    assert upload(client, IMAGES[0].read_bytes(), k="0").status_code == 422
+    assert upload(client, IMAGES[0].read_bytes(), k="many").status_code == 422
+    broken = client.post(
+        "/api/search/image", content=b"garbage", headers={"content-type": "multipart/form-data; boundary=xyz"}
+    )
+    assert broken.status_code == 422
+
+
+def test_upload_over_the_limit_is_cut_off_while_streaming(client: TestClient) -> None:
+    def body() -> Iterator[bytes]:  # chunked: no content-length to refuse up front
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        for _ in range(100):
+            yield b"\xff" * 10_000
+
+    response = client.post(
+        "/api/search/image", content=body(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code == 413
+
+
+def test_database_unreachable_is_503(
+    client: TestClient, settings: Settings, pg_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deps, "POOL_TIMEOUT_S", 0.5)
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {database_name(settings.database_url)} WITH (FORCE)")
+    for path in ("/api/health", "/api/search?q=cat", "/api/artworks/1", "/api/artworks/1/similar"):
+        response = client.get(path)
+        assert response.status_code == 503, (path, response.text)
+        assert "database" in response.json()["detail"]
+
+
+def test_metrics_count_requests_and_searches(client: TestClient) -> None:
+    search(client)
+    client.get("/api/artworks/1/similar")
+    text = client.get("/metrics").text
+    assert 'artsearch_http_requests_total{method="GET",route="/api/search",status="200"} 1.0' in text
+    assert 'artsearch_searches_total{kind="text"} 1.0' in text
+    assert "artsearch_http_request_duration_seconds_bucket" in text
+
+
+def test_root_says_how_to_build_the_frontend_and_cors_is_set(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "make setup" in page.text
+    preflight = client.options(
+        "/api/search", headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+
+
+def test_built_frontend_is_served_at_root(settings: Settings, collection: Collection, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>map</title>")
+    with TestClient(create_app(settings, frontend_dir=dist)) as client:
+        assert "<title>map</title>" in client.get("/").text
+        assert client.get("/api/health").status_code == 200

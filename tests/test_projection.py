@@ -1,0 +1,115 @@
+"""The global map: PCA and UMAP fits, stored versions, and placing vectors that arrive later."""
+
+import json
+import subprocess
+
+import numpy as np
+import psycopg
+import pytest
+
+from backend.database import connect
+from backend.errors import ArtsearchError
+from backend.projection import (
+    FittedProjection,
+    NeighbourProjection,
+    fit_projection,
+    from_row,
+    load_current,
+    umap_params,
+)
+from tests.test_search import clustered_unit_vectors
+from tests.search_seed import insert_artwork
+
+
+def fill(conn: psycopg.Connection, vectors: np.ndarray, batch: str = "a") -> list[int]:
+    ids = [insert_artwork(conn, vector, source="aic", source_id=f"{batch}{n}") for n, vector in enumerate(vectors)]
+    conn.commit()
+    return ids
+
+
+def stored(conn: psycopg.Connection) -> dict[int, tuple[float, float, int]]:
+    rows = conn.execute("SELECT artwork_id, x, y, projection_id FROM embeddings").fetchall()
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+@pytest.fixture
+def conn(db_url: str) -> psycopg.Connection:
+    with connect(db_url) as conn:
+        yield conn
+
+
+def test_pca_places_every_artwork_inside_the_unit_square(conn: psycopg.Connection) -> None:
+    vectors = clustered_unit_vectors(300, 12, np.random.default_rng(1))
+    ids = fill(conn, vectors)
+    summary = fit_projection(conn, "pca")
+    assert (summary.method, summary.n_fitted, summary.n_placed) == ("pca", 300, 300)
+    placed = stored(conn)
+    xy = np.array([placed[i][:2] for i in ids])
+    assert xy.min() >= 0.0 and xy.max() <= 1.0
+    assert xy.min(axis=0).max() < 0.1 and xy.max(axis=0).min() > 0.9  # the map is used, not a corner of it
+    assert {placed[i][2] for i in ids} == {summary.projection_id}
+    projection = load_current(conn)
+    assert isinstance(projection, FittedProjection) and projection.id == summary.projection_id
+    np.testing.assert_allclose(projection.transform(vectors), xy, atol=1e-5)
+
+
+def test_queries_far_from_the_collection_are_clipped_onto_the_map(conn: psycopg.Connection) -> None:
+    fill(conn, clustered_unit_vectors(100, 5, np.random.default_rng(2)))
+    fit_projection(conn)
+    elsewhere = clustered_unit_vectors(50, 50, np.random.default_rng(3)) * -1
+    xy = load_current(conn).transform(elsewhere)
+    assert xy.min() >= 0.0 and xy.max() <= 1.0
+
+
+def test_a_refit_is_a_new_version_and_moves_everyone(conn: psycopg.Connection) -> None:
+    fill(conn, clustered_unit_vectors(120, 6, np.random.default_rng(4)))
+    first = fit_projection(conn).projection_id
+    fill(conn, clustered_unit_vectors(120, 6, np.random.default_rng(5)), batch="b")  # arrive without coordinates
+    second = fit_projection(conn).projection_id
+    assert second == first + 1
+    assert {value[2] for value in stored(conn).values()} == {second}
+    assert conn.execute("SELECT count(*) FROM projections").fetchone()[0] == 2
+
+
+def test_neighbour_placement_round_trips_through_its_params() -> None:
+    vectors = clustered_unit_vectors(300, 6, np.random.default_rng(9))
+    xy = np.random.default_rng(10).uniform(size=(300, 2)).astype(np.float32)
+    projection = from_row(5, "umap", json.loads(json.dumps(umap_params(vectors, xy))))
+    assert isinstance(projection, NeighbourProjection) and len(projection.anchors) == 300
+    placed = projection.transform(vectors[:10])
+    assert placed.min() >= 0.0 and placed.max() <= 1.0
+    far = projection.transform(-vectors[:10])
+    assert far.min() >= 0.0 and far.max() <= 1.0
+
+
+@pytest.mark.slow  # numba compiles UMAP on first use: about a minute
+def test_umap_map_places_later_vectors_by_their_neighbours(conn: psycopg.Connection) -> None:
+    vectors = clustered_unit_vectors(200, 4, np.random.default_rng(6))
+    ids = fill(conn, vectors)
+    summary = fit_projection(conn, "umap")
+    placed = stored(conn)
+    xy = np.array([placed[i][:2] for i in ids])
+    assert xy.min() >= 0.0 and xy.max() <= 1.0
+    projection = load_current(conn)
+    assert isinstance(projection, NeighbourProjection) and projection.id == summary.projection_id
+    # a near-copy of a fitted vector lands beside it
+    nudged = vectors[:20] + np.random.default_rng(7).normal(scale=0.01, size=(20, vectors.shape[1]))
+    nudged /= np.linalg.norm(nudged, axis=1, keepdims=True)
+    assert np.abs(projection.transform(nudged) - xy[:20]).max() < 0.15
+
+
+def test_too_few_embeddings_is_a_clear_error(conn: psycopg.Connection) -> None:
+    with pytest.raises(ArtsearchError, match="artsearch embed"):
+        fit_projection(conn)
+    with pytest.raises(ArtsearchError, match="unknown projection method"):
+        fit_projection(conn, "tsne")  # type: ignore[arg-type]
+
+
+def test_cli_project(cli_env: dict[str, str], db_url: str) -> None:
+    with connect(db_url) as conn:
+        fill(conn, clustered_unit_vectors(50, 3, np.random.default_rng(8)))
+    done = subprocess.run([".venv/bin/artsearch", "project"], env=cli_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "projection #1 (pca): fitted on 50 artworks, 50 placed" in done.stderr
+    with connect(db_url) as conn:
+        assert load_current(conn).id == 1

@@ -1,0 +1,126 @@
+"""The kNN store on a few thousand clustered vectors: the plan uses HNSW, filters still fill k, recall."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+import pytest
+
+from backend.database import connect
+from backend.store.search import EXACT_KNN_SQL, INDEX_KNN_SQL, Filters, nearest_artworks
+from tests.conftest import TEMPLATE_DB
+from tests.search_seed import database_copy
+
+N = 2000
+DIM = 512
+RARE_MUSEUM_SIZE = 7  # artworks of the one museum a selective filter asks for
+
+
+def clustered_unit_vectors(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian blobs around random centres on the sphere, like image embeddings of similar works."""
+    centres = rng.normal(size=(clusters, DIM))
+    vectors = centres[rng.integers(clusters, size=n)] + rng.normal(scale=0.6, size=(n, DIM))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+@dataclass
+class Synthetic:
+    """A connection to the synthetic collection, with its vectors and ids in insertion order."""
+
+    conn: psycopg.Connection
+    vectors: np.ndarray
+    ids: list[int]
+
+
+@pytest.fixture(scope="module")
+def synthetic(pg_server_url: str) -> Iterator[Synthetic]:
+    """The tests only read: one database for the module."""
+    vectors = clustered_unit_vectors(N, 40, np.random.default_rng(7))
+    with database_copy(pg_server_url, TEMPLATE_DB) as url, connect(url) as conn:
+        with conn.cursor().copy("COPY artworks (source, source_id, title, object_type, year_start) FROM STDIN") as copy:
+            for n in range(N):
+                source = "rare" if n < RARE_MUSEUM_SIZE else ("aic", "met")[n % 2]
+                copy.write_row((source, str(n), f"work {n}", ("Painting", "Print")[n % 2], 1500 + n % 400))
+        ids = [row[0] for row in conn.execute("SELECT id FROM artworks ORDER BY source_id::int")]
+        with conn.cursor().copy(
+            "COPY embeddings (artwork_id, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "text", "vector"])
+            for artwork_id, vector in zip(ids, vectors, strict=True):
+                copy.write_row((artwork_id, "synthetic", vector))
+        conn.execute("ANALYZE")
+        conn.commit()
+        yield Synthetic(conn, vectors, ids)
+
+
+@pytest.fixture
+def conn(synthetic: Synthetic) -> psycopg.Connection:
+    return synthetic.conn
+
+
+@pytest.fixture
+def vectors(synthetic: Synthetic) -> np.ndarray:
+    return synthetic.vectors
+
+
+def plan(conn: psycopg.Connection, sql: str, query: np.ndarray, **params: object) -> str:
+    values = {**vars(Filters()), "query": query, "k": 10, "fetch": 20, "exclude_id": None, **params}
+    rows = conn.execute("EXPLAIN " + sql, values).fetchall()
+    return "\n".join(row[0] for row in rows)
+
+
+def test_the_knn_query_walks_the_hnsw_index(conn: psycopg.Connection, vectors: np.ndarray) -> None:
+    query = vectors[3]
+    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query)
+    assert "embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query, museum="aic", fetch=200)
+    assert "embeddings_hnsw_idx" not in plan(conn, EXACT_KNN_SQL, query)
+
+
+def test_hnsw_agrees_with_exact_search(conn: psycopg.Connection) -> None:
+    queries = clustered_unit_vectors(30, 40, np.random.default_rng(8))
+    overlap = []
+    for query in queries:
+        found = {row["id"] for row in nearest_artworks(conn, query, 10, ef_search=100)}
+        exact = exact_ids(conn, query, 10)
+        overlap.append(len(found & exact) / 10)
+    assert np.mean(overlap) >= 0.95
+
+
+def exact_ids(conn: psycopg.Connection, query: np.ndarray, k: int) -> set[int]:
+    rows = conn.execute(
+        "SELECT artwork_id FROM embeddings ORDER BY (embedding <#> %s) + 0 LIMIT %s", (query, k)
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_scores_are_cosine_and_best_first(synthetic: Synthetic) -> None:
+    conn, vectors = synthetic.conn, synthetic.vectors
+    rows = nearest_artworks(conn, vectors[10], 5, ef_search=100)
+    assert rows[0]["score"] == pytest.approx(1.0, abs=1e-5)
+    for row in rows:
+        assert row["score"] == pytest.approx(float(vectors[synthetic.ids.index(row["id"])] @ vectors[10]), abs=1e-5)
+    assert [row["score"] for row in rows] == sorted((row["score"] for row in rows), reverse=True)
+
+
+def test_a_selective_filter_still_returns_every_match(conn: psycopg.Connection, vectors: np.ndarray) -> None:
+    query = vectors[1500]  # far from the rare museum's few artworks
+    rows = nearest_artworks(conn, query, 5, ef_search=40, filters=Filters(museum="rare"))
+    assert len(rows) == 5 and {row["source"] for row in rows} == {"rare"}
+    everything = nearest_artworks(conn, query, 50, ef_search=40, filters=Filters(museum="rare"))
+    assert len(everything) == RARE_MUSEUM_SIZE
+
+
+def test_common_filters_fill_k_from_the_index(conn: psycopg.Connection, vectors: np.ndarray) -> None:
+    query = vectors[42]
+    rows = nearest_artworks(conn, query, 50, ef_search=40, filters=Filters(museum="met", type="print"))
+    assert len(rows) == 50 and {row["source"] for row in rows} == {"met"}
+    dated = nearest_artworks(conn, query, 30, ef_search=40, filters=Filters(date_from=1600, date_to=1650))
+    assert len(dated) == 30
+    assert all(row["score"] >= 0.2 for row in nearest_artworks(conn, query, 30, 40, Filters(min_score=0.2)))
+
+
+def test_exclude_id_leaves_out_the_query_artwork(conn: psycopg.Connection, vectors: np.ndarray) -> None:
+    own_id = conn.execute("SELECT id FROM artworks WHERE source_id = '42'").fetchone()[0]
+    rows = nearest_artworks(conn, vectors[42], 10, ef_search=40, exclude_id=own_id)
+    assert len(rows) == 10 and own_id not in {row["id"] for row in rows}
