@@ -1,0 +1,162 @@
+"""The embedding work queue kept in the artworks table: claim under a lease with SKIP LOCKED, then finish,
+fail, postpone or release each claim.
+
+A claim increments embed_attempts; that number is the claim's fencing token: a worker whose lease ran out
+and whose rows were claimed again by another worker can no longer write them, so nothing is embedded twice.
+For a pending row, lease_expires_at means "not before": a transient failure's backoff.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+CLAIM_PENDING_ARTWORKS = """
+WITH claimable AS (
+    SELECT id
+    FROM artworks
+    WHERE embed_status IN ('pending', 'claimed')
+      AND NOT deleted
+      AND (lease_expires_at IS NULL OR lease_expires_at < now())
+      AND embed_attempts < %(max_attempts)s
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE artworks AS a
+SET embed_status = 'claimed',
+    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+    embed_attempts = a.embed_attempts + 1,
+    updated_at = now()
+FROM claimable
+WHERE a.id = claimable.id
+RETURNING a.id, a.image_url, a.embed_attempts
+"""
+
+FAIL_EXHAUSTED_ARTWORKS = """
+UPDATE artworks
+SET embed_status = 'failed',
+    embed_error = 'gave up after ' || embed_attempts || ' attempts: '
+        || coalesce(embed_error, 'the worker stopped before finishing (killed or crashed)'),
+    lease_expires_at = NULL,
+    updated_at = now()
+WHERE embed_status IN ('pending', 'claimed')
+  AND NOT deleted
+  AND (lease_expires_at IS NULL OR lease_expires_at < now())
+  AND embed_attempts >= %(max_attempts)s
+"""
+
+MARK_EMBEDDED = """
+UPDATE artworks AS a
+SET embed_status = 'embedded', lease_expires_at = NULL, embed_error = NULL, updated_at = now()
+FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[]) AS c(id, attempt)
+WHERE a.id = c.id AND a.embed_status = 'claimed' AND a.embed_attempts = c.attempt
+RETURNING a.id
+"""
+
+INSERT_EMBEDDING = """
+INSERT INTO embeddings (artwork_id, model, embedding, projection_id, x, y)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (artwork_id) DO UPDATE
+SET model = EXCLUDED.model, embedding = EXCLUDED.embedding, projection_id = EXCLUDED.projection_id,
+    x = EXCLUDED.x, y = EXCLUDED.y, created_at = now()
+"""
+
+MARK_FAILED = """
+UPDATE artworks
+SET embed_status = 'failed', embed_error = %(reason)s, lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s AND embed_status = 'claimed' AND embed_attempts = %(attempt)s
+"""
+
+POSTPONE = """
+UPDATE artworks
+SET embed_status = 'pending', embed_error = %(reason)s,
+    lease_expires_at = now() + make_interval(secs => %(delay_s)s), updated_at = now()
+WHERE id = %(id)s AND embed_status = 'claimed' AND embed_attempts = %(attempt)s
+"""
+
+# A claim handed back untried does not count as an attempt.
+RELEASE = """
+UPDATE artworks AS a
+SET embed_status = 'pending', lease_expires_at = NULL, embed_attempts = a.embed_attempts - 1, updated_at = now()
+FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[]) AS c(id, attempt)
+WHERE a.id = c.id AND a.embed_status = 'claimed' AND a.embed_attempts = c.attempt
+"""
+
+
+@dataclass(frozen=True)
+class ClaimedArtwork:
+    """An artwork this worker holds under a lease; `attempt` is the claim's fencing token."""
+
+    id: int
+    image_url: str | None
+    attempt: int
+
+
+def claim_pending_artworks(
+    conn: psycopg.Connection, limit: int, lease_seconds: float, max_attempts: int
+) -> list[ClaimedArtwork]:
+    """Claim up to `limit` claimable artworks (pending, or claimed with an expired lease), lowest id first."""
+    with conn.transaction():
+        rows = conn.execute(
+            CLAIM_PENDING_ARTWORKS,
+            {"limit": limit, "lease_seconds": lease_seconds, "max_attempts": max_attempts},
+        ).fetchall()
+    return [ClaimedArtwork(*row) for row in rows]
+
+
+def fail_exhausted_artworks(conn: psycopg.Connection, max_attempts: int) -> int:
+    """Record as failed the artworks whose every attempt ended without a result, so none waits forever."""
+    with conn.transaction():
+        return conn.execute(FAIL_EXHAUSTED_ARTWORKS, {"max_attempts": max_attempts}).rowcount
+
+
+def save_embeddings(
+    conn: psycopg.Connection,
+    claims: Sequence[ClaimedArtwork],
+    vectors: np.ndarray,
+    model: str,
+    projection_id: int | None,
+    coordinates: np.ndarray | None,
+) -> set[int]:
+    """Store vectors (and x, y) and mark the artworks embedded, in one transaction; returns the ids written.
+
+    Claims this worker no longer holds (its lease ran out and another worker took them) are skipped.
+    """
+    with conn.transaction():
+        rows = conn.execute(
+            MARK_EMBEDDED, {"ids": [c.id for c in claims], "attempts": [c.attempt for c in claims]}
+        ).fetchall()
+        written = {row[0] for row in rows}
+        params = []
+        for i, claim in enumerate(claims):
+            if claim.id not in written:
+                continue
+            x, y = (float(coordinates[i, 0]), float(coordinates[i, 1])) if coordinates is not None else (None, None)
+            params.append((claim.id, model, vectors[i], projection_id, x, y))
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_EMBEDDING, params)
+    return written
+
+
+def mark_failed(conn: psycopg.Connection, claim: ClaimedArtwork, reason: str) -> bool:
+    """A permanent failure: recorded with its reason and never claimed again."""
+    with conn.transaction():
+        return conn.execute(MARK_FAILED, {"id": claim.id, "attempt": claim.attempt, "reason": reason}).rowcount == 1
+
+
+def postpone(conn: psycopg.Connection, claim: ClaimedArtwork, reason: str, delay_s: float) -> bool:
+    """A transient failure: back to pending, claimable again after delay_s."""
+    with conn.transaction():
+        params = {"id": claim.id, "attempt": claim.attempt, "reason": reason, "delay_s": delay_s}
+        return conn.execute(POSTPONE, params).rowcount == 1
+
+
+def release_claims(conn: psycopg.Connection, claims: Sequence[ClaimedArtwork]) -> int:
+    """Hand untried claims back to the pool at once (a clean shutdown), without counting an attempt."""
+    if not claims:
+        return 0
+    with conn.transaction():
+        params = {"ids": [c.id for c in claims], "attempts": [c.attempt for c in claims]}
+        return conn.execute(RELEASE, params).rowcount

@@ -1,0 +1,128 @@
+"""Stage 2: image bytes over HTTP (or from disk for file:// URLs), many requests in flight on one asyncio loop
+in its own thread, transient errors retried with backoff by the ETL's shared HTTP client."""
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from backend.store.embed_queue import ClaimedArtwork
+from etl.http import (
+    BlockedResponse,
+    HttpClient,
+    HttpStatusError,
+    MalformedResponse,
+    RetryPolicy,
+    classify,
+    describe,
+)
+from etl.pipeline.channel import END, Channel
+from etl.pipeline.items import Downloaded, Failure
+
+USER_AGENT = "artsearch-embed/0.1 (semantic search over museum collections)"
+
+
+def image_body(body: bytes, content_type: str, url: str) -> bytes:
+    """The body as image bytes; an HTML page declared as HTML is a CDN block page, worth another try."""
+    if "text/html" in content_type:
+        raise BlockedResponse(url)
+    return body
+
+
+def read_file_url(url: str) -> bytes:
+    """The bytes of a file:// URL (the folder source)."""
+    return Path(unquote(urlsplit(url).path)).read_bytes()
+
+
+class DownloadImage:
+    """Fetch one claimed artwork's image; errors become failures, transient or permanent."""
+
+    def __init__(self, client: HttpClient) -> None:
+        self.client = client
+
+    async def __call__(self, claim: ClaimedArtwork) -> Downloaded | Failure:
+        url = claim.image_url
+        if not url:
+            return Failure(claim, "no image URL")
+        try:
+            if url.startswith("file://"):
+                data = await asyncio.to_thread(read_file_url, url)
+            else:
+                data = await self.client.get(url, None, image_body)
+        except aiohttp.InvalidURL:
+            return Failure(claim, f"invalid image URL {url!r}")
+        except (HttpStatusError, BlockedResponse, MalformedResponse, aiohttp.ClientError, TimeoutError) as exc:
+            transient = classify(exc) == "transient"
+            return Failure(claim, describe(exc), transient, getattr(exc, "retry_after", None))
+        except OSError as exc:  # a file:// URL that cannot be read
+            return Failure(claim, f"cannot read {url} ({exc.strerror or exc})")
+        return Downloaded(claim, data)
+
+
+class DownloadLoop:
+    """Runs DownloadImage over a channel on its own asyncio loop, up to `concurrency` requests in flight."""
+
+    def __init__(self, concurrency: int, policy: RetryPolicy, timeout_s: float = 30.0) -> None:
+        self.concurrency = concurrency
+        self.policy = policy
+        self.timeout_s = timeout_s
+        self.items = 0
+        self.busy_s = 0.0  # wall time with at least one request in flight
+        self._in_flight = 0
+        self._busy_since = 0.0
+
+    def __call__(self, inbox: Channel, outbox: Channel) -> None:
+        asyncio.run(self._run(inbox, outbox))
+
+    async def _run(self, inbox: Channel, outbox: Channel) -> None:
+        # Blocking channel calls wait in threads of their own, one per request at most.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(self.concurrency + 2, thread_name_prefix="download-io")
+        )
+        client = HttpClient(
+            rate=None,
+            concurrency=self.concurrency,
+            timeout_s=self.timeout_s,
+            user_agent=USER_AGENT,
+            policy=self.policy,
+        )
+        async with client:
+            download = DownloadImage(client)
+            slots = asyncio.Semaphore(self.concurrency)
+            tasks: set[asyncio.Task] = set()
+            try:
+                while (claim := await asyncio.to_thread(inbox.get)) is not END:
+                    await slots.acquire()
+                    task = asyncio.create_task(self._one(download, claim, outbox, slots))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+        await asyncio.to_thread(outbox.put, END)
+
+    async def _one(
+        self, download: DownloadImage, claim: ClaimedArtwork, outbox: Channel, slots: asyncio.Semaphore
+    ) -> None:
+        try:
+            self._start()
+            result = await download(claim)
+            self._finish()
+            await asyncio.to_thread(outbox.put, result)
+        finally:
+            slots.release()
+
+    def _start(self) -> None:
+        if self._in_flight == 0:
+            self._busy_since = time.perf_counter()
+        self._in_flight += 1
+
+    def _finish(self) -> None:
+        self.items += 1
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self.busy_s += time.perf_counter() - self._busy_since

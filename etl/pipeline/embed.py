@@ -1,0 +1,19 @@
+"""Stage 4: batches of crops through the CLIP vision tower."""
+
+import numpy as np
+
+from backend.clip_model import ClipModel
+from backend.images import normalise_batch
+from etl.pipeline.items import Decoded, EmbeddedBatch
+
+
+class EmbedBatch:
+    """Normalise a batch of crops and embed it into unit vectors."""
+
+    def __init__(self, model: ClipModel) -> None:
+        self.model = model
+        self.spec = model.preprocess_spec
+
+    def __call__(self, batch: list[Decoded]) -> EmbeddedBatch:
+        pixels = normalise_batch(np.stack([item.crop for item in batch]), self.spec)
+        return EmbeddedBatch([item.claim for item in batch], self.model.embed_pixels(pixels))

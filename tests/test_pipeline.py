@@ -1,0 +1,224 @@
+"""The embedding pipeline in one process: vectors equal the reference path, hostile images end with a
+reason, transient errors are retried then given up, and the claiming SQL shares work without overlap."""
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+import torch
+from PIL import Image
+from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
+
+from backend.clip_model import save_random_clip
+from backend.database import connect
+from backend.errors import ArtsearchError
+from backend.settings import Settings
+from backend.store.embed_queue import (
+    CLAIM_PENDING_ARTWORKS,
+    claim_pending_artworks,
+    release_claims,
+    save_embeddings,
+)
+from etl.http import RetryPolicy
+from etl.pipeline.runner import EmbedOptions, embed_pending, run_worker
+from tests.image_server import FIXTURE_IMAGES, ImageServer, hostile_images, jpeg
+
+FAST_RETRIES = RetryPolicy(max_attempts=3, backoff_s=0.01, max_backoff_s=0.05)
+
+
+@pytest.fixture
+def image_server() -> Iterator[ImageServer]:
+    with ImageServer() as server:
+        yield server
+
+
+def insert_artworks(url: str, image_urls: list[str | None], deleted: bool = False) -> list[int]:
+    """Artworks as the crawler leaves them: pending, with the URL of the rendition to embed."""
+    with connect(url, autocommit=True) as conn, conn.cursor() as cur:
+        ids = []
+        for image_url in image_urls:
+            cur.execute(
+                "INSERT INTO artworks (source, source_id, title, image_url, deleted) "
+                "VALUES ('test', gen_random_uuid()::text, 'untitled', %s, %s) RETURNING id",
+                (image_url, deleted),
+            )
+            ids.append(cur.fetchone()[0])
+    return ids
+
+
+def artwork_states(url: str) -> dict[int, tuple[str, str | None, int]]:
+    """id → (embed_status, embed_error, embed_attempts)."""
+    with connect(url) as conn:
+        rows = conn.execute("SELECT id, embed_status, embed_error, embed_attempts FROM artworks").fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def stored_vectors(url: str) -> dict[int, np.ndarray]:
+    with connect(url) as conn:
+        rows = conn.execute("SELECT artwork_id, embedding FROM embeddings").fetchall()
+    return {row[0]: np.asarray(row[1].to_numpy(), dtype=np.float32) for row in rows}
+
+
+def reference_vectors(model_dir: Path, images: list[bytes]) -> np.ndarray:
+    """transformers' own path: CLIPImageProcessor on the full image + get_image_features, normalised."""
+    model = CLIPModel.from_pretrained(model_dir).eval()
+    processor = CLIPImageProcessorPil.from_pretrained(model_dir)
+    pictures = [Image.open(io.BytesIO(data)).convert("RGB") for data in images]
+    with torch.no_grad():
+        pixels = processor(images=pictures, return_tensors="pt")["pixel_values"]
+        features = model.get_image_features(pixel_values=pixels).pooler_output.numpy()
+    return features / np.linalg.norm(features, axis=1, keepdims=True)
+
+
+def test_vectors_equal_the_reference_path(settings: Settings, image_server: ImageServer) -> None:
+    big = jpeg(Image.open(FIXTURE_IMAGES[3]).convert("RGB").resize((1200, 1600)), quality=92)
+    images = [path.read_bytes() for path in FIXTURE_IMAGES] + [big]  # the big one is decoded with draft
+    ids = insert_artworks(settings.database_url, [image_server.add(f"{i}.jpg", d) for i, d in enumerate(images)])
+
+    summary = embed_pending(settings, batch_size=4)
+
+    assert (summary.embedded, summary.failed, summary.claimed) == (len(ids), 0, len(ids))
+    vectors = stored_vectors(settings.database_url)
+    reference = reference_vectors(Path(settings.model), images)
+    cosines = [float(vectors[artwork_id] @ reference[i]) for i, artwork_id in enumerate(ids)]
+    assert min(cosines) >= 0.99, cosines
+    assert all(state == ("embedded", None, 1) for state in artwork_states(settings.database_url).values())
+    assert summary.stages["embed"].items == len(ids) and summary.stages["decode"].busy_s > 0
+
+
+def test_coordinates_come_from_the_current_projection(settings: Settings, image_server: ImageServer) -> None:
+    insert_artworks(settings.database_url, [image_server.add("a.jpg", FIXTURE_IMAGES[0].read_bytes())])
+    embed_pending(settings)
+    with connect(settings.database_url) as conn:
+        assert conn.execute("SELECT projection_id, x, y FROM embeddings").fetchone() == (None, None, None)
+
+    rng = np.random.default_rng(0)
+    params = {"mean": [0.0] * 512, "components": rng.normal(size=(2, 512)).tolist(), "low": [-3, -3], "high": [3, 3]}
+    with connect(settings.database_url, autocommit=True) as conn:
+        projection_id = conn.execute(
+            "INSERT INTO projections (method, model, n_fitted, params) VALUES ('pca', 'm', 1, %s) RETURNING id",
+            (psycopg.types.json.Jsonb(params),),
+        ).fetchone()[0]
+    new_id = insert_artworks(settings.database_url, [image_server.add("b.jpg", FIXTURE_IMAGES[1].read_bytes())])[0]
+    embed_pending(settings)
+    with connect(settings.database_url) as conn:
+        row = conn.execute("SELECT projection_id, x, y FROM embeddings WHERE artwork_id = %s", (new_id,)).fetchone()
+    assert row[0] == projection_id and 0 <= row[1] <= 1 and 0 <= row[2] <= 1
+
+
+def test_hostile_images_end_embedded_or_failed_with_a_reason(
+    settings: Settings, image_server: ImageServer, tmp_path: Path
+) -> None:
+    for name, (data, content_type) in hostile_images().items():
+        image_server.add(name, data, content_type)
+    (tmp_path / "local.jpg").write_bytes(FIXTURE_IMAGES[4].read_bytes())
+    expected = {
+        image_server.url("missing.jpg"): ("failed", "HTTP 404"),
+        image_server.url("truncated.jpg"): ("failed", "truncated or corrupt image"),
+        image_server.url("alpha.png"): ("embedded", None),
+        image_server.url("cmyk.jpg"): ("embedded", None),
+        image_server.url("pixel.png"): ("failed", "too small (1x1)"),
+        image_server.url("bomb.png"): ("failed", "over the pixel limit"),
+        image_server.url("page.jpg"): ("failed", "not an image (an HTML page)"),
+        (tmp_path / "local.jpg").as_uri(): ("embedded", None),
+        (tmp_path / "gone.jpg").as_uri(): ("failed", "cannot read"),
+        None: ("failed", "no image URL"),
+    }
+    ids = insert_artworks(settings.database_url, list(expected))
+
+    summary = embed_pending(settings, batch_size=3)
+
+    states = artwork_states(settings.database_url)
+    for artwork_id, (status, reason) in zip(ids, expected.values(), strict=True):
+        got_status, got_error, attempts = states[artwork_id]
+        assert got_status == status and attempts == 1
+        assert (got_error or "").startswith(reason or ""), (got_error, reason)
+    assert (summary.embedded, summary.failed) == (3, 7)
+    assert summary.failures["HTTP 404"] == 1
+    assert image_server.hits["missing.jpg"] == 1  # a 404 is not retried
+
+
+def test_transient_errors_are_retried_then_given_up(settings: Settings, image_server: ImageServer) -> None:
+    image_server.add("flaky.jpg", FIXTURE_IMAGES[0].read_bytes())
+    image_server.failures_first["flaky.jpg"] = [503, 429]
+    image_server.failures_first["down.jpg"] = [503] * 100
+    flaky, down = insert_artworks(settings.database_url, [image_server.url("flaky.jpg"), image_server.url("down.jpg")])
+    options = EmbedOptions(device="cpu", download_retries=FAST_RETRIES)
+
+    run_worker(settings, options)
+    states = artwork_states(settings.database_url)
+    assert states[flaky] == ("embedded", None, 1) and image_server.hits["flaky.jpg"] == 3
+    assert states[down] == ("pending", "HTTP 503", 1)  # postponed: not claimable before its backoff
+    assert run_worker(settings, options).claimed == 0
+
+    for attempt in (2, 3):
+        with connect(settings.database_url, autocommit=True) as conn:
+            conn.execute("UPDATE artworks SET lease_expires_at = now() - interval '1 second' WHERE id = %s", (down,))
+        summary = run_worker(settings, options)
+        assert summary.claimed == 1 and artwork_states(settings.database_url)[down][2] == attempt
+    assert artwork_states(settings.database_url)[down] == ("failed", "gave up after 3 attempts: HTTP 503", 3)
+    assert summary.failed == 1
+
+
+def test_claims_of_a_crashed_worker_are_given_up_after_max_attempts(settings: Settings) -> None:
+    (artwork_id,) = insert_artworks(settings.database_url, ["http://127.0.0.1:9/never.jpg"])
+    with connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE artworks SET embed_status = 'claimed', embed_attempts = 3, "
+            "lease_expires_at = now() - interval '1 second' WHERE id = %s",
+            (artwork_id,),
+        )
+    assert run_worker(settings, EmbedOptions(device="cpu")).claimed == 0
+    status, error, attempts = artwork_states(settings.database_url)[artwork_id]
+    assert (status, attempts) == ("failed", 3) and error.startswith("gave up after 3 attempts: the worker stopped")
+
+
+def test_deleted_artworks_are_never_claimed_and_limit_is_kept(settings: Settings, image_server: ImageServer) -> None:
+    url = image_server.add("a.jpg", FIXTURE_IMAGES[0].read_bytes())
+    (deleted,) = insert_artworks(settings.database_url, [url], deleted=True)
+    insert_artworks(settings.database_url, [url] * 5)
+
+    assert embed_pending(settings, batch_size=2, limit=3).embedded == 3
+    assert embed_pending(settings, batch_size=2).embedded == 2
+    assert artwork_states(settings.database_url)[deleted] == ("pending", None, 0)
+
+
+def test_model_that_does_not_fit_the_column_is_refused(settings: Settings, tmp_path: Path) -> None:
+    layers = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, projection_dim=64)
+    config = CLIPConfig(text_config=layers, vision_config=dict(layers, patch_size=32), projection_dim=64)
+    small = save_random_clip(tmp_path / "clip-64", config)
+    with pytest.raises(ArtsearchError, match="makes 64-d vectors but the embeddings column holds 512-d"):
+        embed_pending(settings.model_copy(update={"model": str(small)}))
+
+
+def test_claims_skip_locked_rows_and_expired_leases_are_fenced(db_url: str) -> None:
+    ids = insert_artworks(db_url, ["http://example.invalid/x.jpg"] * 6)
+    with connect(db_url, autocommit=True) as first, connect(db_url, autocommit=True) as second:
+        with first.transaction():  # a claim in progress holds its row locks until it commits
+            params = {"limit": 3, "lease_seconds": 600, "max_attempts": 3}
+            locked = {row[0] for row in first.execute(CLAIM_PENDING_ARTWORKS, params)}
+            other = {claim.id for claim in claim_pending_artworks(second, 3, 600, 3)}
+        assert locked.isdisjoint(other) and locked | other == set(ids)
+        assert claim_pending_artworks(second, 10, 600, 3) == []  # all leased
+
+        with first.transaction():
+            first.execute("UPDATE artworks SET lease_expires_at = now() - interval '1 second' WHERE id = %s", (ids[0],))
+        (again,) = claim_pending_artworks(second, 10, 600, 3)
+        assert (again.id, again.attempt) == (ids[0], 2)
+
+        vector = np.eye(512, dtype=np.float32)[:1]
+        stale = again.__class__(again.id, again.image_url, 1)
+        assert save_embeddings(first, [stale], vector, "m", None, None) == set()  # its lease went to another
+        assert save_embeddings(second, [again], vector, "m", None, None) == {ids[0]}
+
+        claims = claim_pending_artworks(second, 10, 0, 3)  # nothing left to claim: all leased
+        assert claims == []
+        with first.transaction():
+            first.execute("UPDATE artworks SET lease_expires_at = now() - interval '1 second'")
+        claims = claim_pending_artworks(second, 10, 600, 3)
+        assert len(claims) == 5 and release_claims(second, claims) == 5
+    assert {state[0] for i, state in artwork_states(db_url).items() if i != ids[0]} == {"pending"}
+    assert artwork_states(db_url)[ids[0]] == ("embedded", None, 2)
