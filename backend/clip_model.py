@@ -162,9 +162,14 @@ def load_clip(
         random_dir = (home or Path(".artsearch")).resolve() / "models" / "random-clip-vit-base-patch32"
         log.warning("could not load %s; falling back to RANDOM weights of the real architecture", name)
         if not (random_dir / RANDOM_MARKER).exists():
-            save_random_clip(random_dir, CLIPConfig())
+            save_random_clip(random_dir, fallback_config())
         model = _from_pretrained(str(random_dir), device, precision, vision, text)
     return model
+
+
+def fallback_config() -> CLIPConfig:
+    """The offline fallback's architecture: ViT-B/32, the default model's (CLIPConfig's defaults)."""
+    return CLIPConfig()
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -194,10 +199,19 @@ def _load_parts(
     opts = {"local_files_only": local_files_only}
     # Weights cast to the inference dtype: measured ~1.4x faster than autocast on a 2-core AVX512-BF16 CPU
     # (benchmarks/pipeline.py), since autocast re-casts every weight on every call.
+    # The towers' sub-configs do not always repeat projection_dim: take it from the whole CLIP config.
+    config = CLIPConfig.from_pretrained(name, **opts)
+    config.vision_config.projection_dim = config.text_config.projection_dim = config.projection_dim
     vision_model = (
-        CLIPVisionModelWithProjection.from_pretrained(name, **opts).to(device, dtype).eval() if vision else None
+        CLIPVisionModelWithProjection.from_pretrained(name, config=config.vision_config, **opts).to(device, dtype).eval()
+        if vision
+        else None
     )
-    text_model = CLIPTextModelWithProjection.from_pretrained(name, **opts).to(device, dtype).eval() if text else None
+    text_model = (
+        CLIPTextModelWithProjection.from_pretrained(name, config=config.text_config, **opts).to(device, dtype).eval()
+        if text
+        else None
+    )
     tokenizer = CLIPTokenizer.from_pretrained(name, **opts) if text else None
     processor = CLIPImageProcessorPil.from_pretrained(name, **opts)
     random_weights = Path(name, RANDOM_MARKER).exists()

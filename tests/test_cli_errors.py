@@ -48,3 +48,19 @@ def test_migrate_on_empty_home_creates_schema(tmp_path: Path, cli_env: dict[str,
 def test_wrong_model_dimension(db_url: str) -> None:
     with psycopg.connect(db_url) as conn, pytest.raises(ArtsearchError, match="768-d .* 512-d"):
         check_model_dimension(conn, 768, "some/clip-vit-large")
+
+
+def test_model_of_another_dimension_is_refused_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from backend.clip_model import save_random_clip
+    from tests.conftest import tiny_clip_config
+
+    config = tiny_clip_config()
+    config.projection_dim = 64
+    model_dir = save_random_clip(tmp_path / "clip-64", config)
+    result = _run(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(model_dir), COLUMNS="400"))
+    _assert_one_line_error(result, "64-d", "512-d")
+
+
+def test_unloadable_model_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = _run(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(tmp_path / "nothing-here"), COLUMNS="400"))
+    _assert_one_line_error(result, "cannot load CLIP model", "ARTSEARCH_MODEL")

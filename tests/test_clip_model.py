@@ -76,7 +76,7 @@ def test_random_fallback_only_when_asked(tmp_path: Path, monkeypatch: pytest.Mon
     from tests.conftest import tiny_clip_config
 
     # the real fallback builds ViT-B/32 (CLIPConfig()); at test size we check the mechanism with a tiny config
-    monkeypatch.setattr(clip_model, "CLIPConfig", tiny_clip_config)
+    monkeypatch.setattr(clip_model, "fallback_config", tiny_clip_config)
     model = load_clip(str(tmp_path / "missing"), device="cpu", allow_random=True, home=tmp_path)
     assert model.weights == "random"
     assert (tmp_path / "models" / "random-clip-vit-base-patch32").is_dir()
