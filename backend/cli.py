@@ -1,10 +1,15 @@
 """The `artsearch` command line: thin typer commands over the ETL and backend modules."""
 
 import sys
-from typing import Annotated
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from etl.run import RunOptions
 
 from backend.errors import ArtsearchError
 from backend.settings import Settings, get_settings
@@ -20,6 +25,14 @@ app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
 SOURCES = ("rijksmuseum", "aic", "met", "cleveland", "folder")
+
+
+def _parse_since(since: str | None) -> datetime | None:
+    """--since as a datetime, or a clear error."""
+    try:
+        return datetime.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise ArtsearchError(f"--since {since!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _url(settings: Settings) -> str:
@@ -73,16 +86,11 @@ def crawl_command(
     path: Annotated[str | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
 ) -> None:
     """Harvest a museum source into the artworks table; an interrupted crawl resumes where it stopped."""
-    from datetime import datetime
-    from pathlib import Path
 
     from etl.crawler import CrawlOptions, crawl
     from etl.sources import make_source
 
-    try:
-        since_date = datetime.fromisoformat(since) if since else None
-    except ValueError as exc:
-        raise ArtsearchError(f"--since {since!r} is not a date (YYYY-MM-DD)") from exc
+    since_date = _parse_since(since)
     settings = get_settings()
     adapter = make_source(source, base_url=base_url, since=since_date, path=Path(path) if path else None)
     options = CrawlOptions.for_source(adapter, settings, processes=processes, limit=limit)
@@ -162,15 +170,135 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
 ) -> None:
     """Serve the search API and the web app (UI at /, API docs at /docs)."""
+    _serve(get_settings(), host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from backend.api.app import create_app
     from backend.database import connect
 
-    settings = get_settings()
     connect(_url(settings)).close()  # an unreachable database is one clear line here, not a lifespan traceback
-    console.print(f"serving on http://{host}:{port} (API docs at /docs)")
+    console.print(f"serving on http://{host}:{port} (UI at /, API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("run")
+def run_command(
+    source: Annotated[str, typer.Argument(help="rijksmuseum, aic, met, cleveland or folder")],
+    limit: Annotated[int | None, typer.Option(min=1, help="store at most N records")] = None,
+    since: Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")] = None,
+    processes: Annotated[int, typer.Option(min=1, help="crawl worker processes")] = 2,
+    base_url: Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")] = None,
+    path: Annotated[Path | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="images per model batch")] = 32,
+    workers: Annotated[int, typer.Option(min=1, help="embed worker processes")] = 1,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: ARTSEARCH_DEVICE)")] = None,
+) -> None:
+    """Crawl, embed and project in one go; kept in the runs table and never alongside another run."""
+    from etl.run import RunOptions
+
+    options = RunOptions(
+        limit=limit,
+        since=_parse_since(since),
+        processes=processes,
+        base_url=base_url,
+        path=path,
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+    )
+    _run_now(get_settings(), [source], options, trigger="manual")
+
+
+def _run_now(settings: Settings, sources: list[str], options: "RunOptions", trigger: str) -> None:
+    """One guarded run of crawl → embed → project over `sources`; a failure or a clash is one clear line."""
+    from dataclasses import replace
+
+    from etl.run import run_source
+    from etl.scheduler import last_success, run_exclusively
+
+    url = _url(settings)
+
+    def job() -> dict:
+        summaries = {}
+        for source in sources:
+            # A scheduled run is incremental: it asks each source for what changed since its last good run.
+            since = options.since or (last_success(url, source) if trigger == "schedule" else None)
+            summaries[source] = run_source(settings, source, replace(options, since=since))
+        return summaries
+
+    outcome = run_exclusively(url, sources, trigger, job)
+    if outcome.status == "skipped":
+        raise ArtsearchError("another run is in progress on this database (see `artsearch status`)")
+    if outcome.status == "failed":
+        raise ArtsearchError(f"run #{outcome.run_id} failed: {outcome.summary['error']}")
+    for summary in outcome.summary.values():
+        console.print(summary["projection"])
+    console.print(f"run #{outcome.run_id} done")
+
+
+@app.command("schedule")
+def schedule_command(
+    sources: Annotated[list[str], typer.Argument(help="one or more of rijksmuseum, aic, met, cleveland, folder")],
+    cron: Annotated[str, typer.Option(help="when to run, as a cron expression in UTC, e.g. '0 3 * * *'")],
+    processes: Annotated[int, typer.Option(min=1, help="crawl worker processes")] = 2,
+    base_url: Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")] = None,
+    path: Annotated[Path | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="images per model batch")] = 32,
+    workers: Annotated[int, typer.Option(min=1, help="embed worker processes")] = 1,
+) -> None:
+    """Run incremental crawl → embed → project on a schedule; a run is skipped while another one holds the lock."""
+    from etl.run import RunOptions
+    from etl.scheduler import run_schedule, validate_cron
+
+    validate_cron(cron)
+    settings = get_settings()
+    _url(settings)  # fail now, not at the first run, when the database is unreachable
+    options = RunOptions(
+        processes=processes, base_url=base_url, path=path, batch_size=batch_size, workers=workers, show_progress=False
+    )
+
+    def fire() -> None:
+        try:
+            _run_now(settings, sources, options, trigger="schedule")
+        except ArtsearchError as exc:  # one failed or skipped run must not stop the schedule
+            console.print(f"[yellow]{exc}[/]", highlight=False)
+
+    console.print(f"scheduled {', '.join(sources)} at '{cron}' (UTC); Ctrl+C stops")
+    run_schedule(cron, fire)
+
+
+@app.command("demo")
+def demo_command(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+) -> None:
+    """The whole product offline on the bundled sample collection: what `make demo` runs."""
+    from rich.panel import Panel
+
+    from backend.clip_model import load_clip
+    from backend.migrate import upgrade
+    from etl.run import SAMPLE_COLLECTION, RunOptions
+
+    settings = get_settings().model_copy(update={"allow_random_weights": True})
+    upgrade(_url(settings))
+    model = load_clip(settings.model, device=settings.device, vision=False, allow_random=True, home=settings.home)
+    if model.random_weights:
+        console.print(
+            Panel(
+                f"Could not load {settings.model} (offline?), so the demo runs on RANDOM weights of the real "
+                "CLIP ViT-B/32 architecture: search results are NOT meaningful.\nFor real results set "
+                "ARTSEARCH_MODEL to a directory holding pretrained CLIP weights (save_pretrained layout).",
+                title="RANDOM WEIGHTS",
+                style="bold yellow",
+            )
+        )
+        settings = settings.model_copy(update={"model": model.name})
+    del model
+    _run_now(settings, ["folder"], RunOptions(path=SAMPLE_COLLECTION, processes=1), trigger="demo")
+    _serve(settings, host, port)
 
 
 def main() -> None:

@@ -49,3 +49,38 @@ def test_schedule_stops_when_asked() -> None:
     stop = threading.Event()
     stop.set()
     assert run_schedule("* * * * *", lambda: None, stop=stop) == 0
+
+
+def test_two_schedulers_fire_every_minute_without_overlap(cli_env: dict[str, str], db_url: str) -> None:
+    """Two `artsearch schedule` processes on one database: the minute fires, exactly one run does the work."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.conftest import FIXTURES
+
+    artsearch = str(Path(sys.executable).parent / "artsearch")
+    command = [artsearch, "schedule", "--cron", "* * * * *", "folder", "--path", str(FIXTURES / "images")]
+    schedulers = [subprocess.Popen(command, env=cli_env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            runs = recent_runs(db_url)
+            if len(runs) >= 2 and all(run["status"] != "running" for run in runs):
+                break
+            time.sleep(1)
+    finally:
+        for scheduler in schedulers:
+            scheduler.terminate()
+            scheduler.wait(timeout=30)
+    statuses = sorted(run["status"] for run in recent_runs(db_url))
+    assert statuses[:2] == ["skipped", "succeeded"], statuses
+    with psycopg.connect(db_url) as conn:
+        embedded = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        started, finished = conn.execute(
+            "SELECT started_at, finished_at FROM runs WHERE status = 'succeeded' ORDER BY id LIMIT 1"
+        ).fetchone()
+        skipped_at = conn.execute("SELECT started_at FROM runs WHERE status = 'skipped' LIMIT 1").fetchone()[0]
+    assert embedded == len(list((FIXTURES / "images").glob("*.jpg")))
+    assert started <= skipped_at <= finished  # the second scheduler fired while the first one was running

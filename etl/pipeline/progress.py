@@ -27,6 +27,8 @@ class ProgressView:
     def __exit__(self, *_: Any) -> None:
         if self._live is not None:
             self._live.stop()
+            if not self.console.is_terminal:  # off a terminal, Live leaves its last frame without a newline
+                self.console.line()
 
     def update(self, summary: EmbedSummary) -> None:
         """Redraw with this summary."""

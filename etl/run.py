@@ -1,0 +1,70 @@
+"""One run = crawl → embed → project, for `artsearch run`, the scheduler and the demo."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from backend.database import connect, database_url
+from backend.settings import Settings
+
+SAMPLE_COLLECTION = Path(__file__).resolve().parent / "sample_collection"
+REFIT_GROWTH = 1.5  # refit the map once the collection is this much larger than the last fit saw
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run crawls and how: the crawl's and the embed's knobs in one place."""
+
+    limit: int | None = None
+    since: datetime | None = None
+    processes: int = 2
+    base_url: str | None = None
+    path: Path | None = None
+    batch_size: int = 32
+    workers: int = 1
+    device: str | None = None
+    show_progress: bool = True
+
+
+def run_source(settings: Settings, source: str, options: RunOptions) -> dict[str, Any]:
+    """Crawl one source, embed whatever is pending, and keep the map current; a summary for the runs table."""
+    from etl.crawler import CrawlOptions, crawl
+    from etl.pipeline.runner import embed_pending
+    from etl.sources import make_source
+
+    url = database_url(settings)
+    adapter = make_source(source, base_url=options.base_url, since=options.since, path=options.path)
+    crawl_options = CrawlOptions.for_source(adapter, settings, processes=options.processes, limit=options.limit)
+    crawled = crawl(adapter, url, crawl_options, show_progress=options.show_progress)
+    embedded = embed_pending(
+        settings,
+        batch_size=options.batch_size,
+        workers=options.workers,
+        device=options.device,
+        show_progress=options.show_progress,
+    )
+    projection = refresh_projection(settings)
+    return {
+        "source": source,
+        "crawl": crawled.line(),
+        "embed": embedded.line(),
+        "projection": projection,
+        "crawl_failures": crawled.failures,
+        "embed_failures": embedded.failed,
+    }
+
+
+def refresh_projection(settings: Settings) -> str:
+    """Fit the map when there is none or the collection has outgrown it; otherwise new works already sit on it."""
+    from backend.projection import FIT_SAMPLE, MIN_FIT, fit_projection
+
+    with connect(database_url(settings)) as conn:
+        embedded = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        row = conn.execute("SELECT id, n_fitted FROM projections ORDER BY id DESC LIMIT 1").fetchone()
+    if embedded < MIN_FIT:
+        return f"{embedded} embeddings: too few for a map"
+    if row is not None and min(embedded, FIT_SAMPLE) <= row[1] * REFIT_GROWTH:
+        return f"kept projection #{row[0]}"
+    summary = fit_projection(settings, "pca")
+    return f"fitted projection #{summary.projection_id} on {summary.n_fitted} artworks"
