@@ -203,7 +203,9 @@ def _load_parts(
     config = CLIPConfig.from_pretrained(name, **opts)
     config.vision_config.projection_dim = config.text_config.projection_dim = config.projection_dim
     vision_model = (
-        CLIPVisionModelWithProjection.from_pretrained(name, config=config.vision_config, **opts).to(device, dtype).eval()
+        CLIPVisionModelWithProjection.from_pretrained(name, config=config.vision_config, **opts)
+        .to(device, dtype)
+        .eval()
         if vision
         else None
     )

@@ -98,7 +98,7 @@ class Projection(SQLModel, table=True):
 
 
 class Embedding(SQLModel, table=True):
-    """An artwork's CLIP image vector (unit length) and its (x, y) on the current map."""
+    """An artwork's CLIP image vector (unit length), under the HNSW index; its map position is in map_positions."""
 
     __tablename__ = "embeddings"
     __table_args__ = (
@@ -116,12 +116,23 @@ class Embedding(SQLModel, table=True):
     )
     model: str = Field(sa_column=Column(Text, nullable=False))
     embedding: Any = Field(sa_column=Column(Vector(EMBEDDING_DIM), nullable=False))
-    projection_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("projections.id", ondelete="SET NULL"))
-    )
-    x: float | None = Field(default=None, sa_column=Column(REAL))
-    y: float | None = Field(default=None, sa_column=Column(REAL))
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
+class MapPosition(SQLModel, table=True):
+    """An artwork's (x, y) on a map version, apart from its vector: a refit rewrites these small rows only,
+    never the embeddings rows under the HNSW index."""
+
+    __tablename__ = "map_positions"
+
+    artwork_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True)
+    )
+    projection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("projections.id", ondelete="CASCADE"), nullable=False)
+    )
+    x: float = Field(sa_column=Column(REAL, nullable=False))
+    y: float = Field(sa_column=Column(REAL, nullable=False))
 
 
 class CrawlCheckpoint(SQLModel, table=True):

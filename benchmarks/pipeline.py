@@ -150,8 +150,9 @@ def insert_artworks(url: str, base: str, paintings: list[Painting]) -> list[tupl
 
 
 def reset_artworks(url: str) -> None:
-    """Everything pending again, no vectors: the next measurement starts from the same state."""
+    """Everything pending again, no vectors or map positions: the next measurement starts from the same state."""
     with connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM map_positions")
         conn.execute("DELETE FROM embeddings")
         conn.execute(
             "UPDATE artworks SET embed_status = 'pending', embed_attempts = 0, lease_expires_at = NULL, "

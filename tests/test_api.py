@@ -4,6 +4,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -107,6 +108,17 @@ def test_every_artwork_keeps_its_coordinates_until_the_map_is_refitted(
     assert client.get("/api/health").json()["projection_version"] == 2
     after = positions()
     assert before != after
+
+
+def test_a_hit_without_a_position_is_placed_on_the_current_map(
+    client: TestClient, settings: Settings, collection: Collection
+) -> None:
+    before = {hit["id"]: (hit["x"], hit["y"]) for hit in search(client, k=40)["results"]}
+    with connect(settings.database_url, autocommit=True) as conn:  # embedded after the last fit, say
+        conn.execute("DELETE FROM map_positions WHERE artwork_id = ANY(%s)", (collection.live_ids[::2],))
+    after = {hit["id"]: (hit["x"], hit["y"]) for hit in search(client, k=40)["results"]}
+    assert sorted(after) == sorted(before)
+    np.testing.assert_allclose([after[i] for i in sorted(after)], [before[i] for i in sorted(before)], atol=1e-6)
 
 
 def test_similar_excludes_the_artwork_and_returns_exactly_k(client: TestClient, collection: Collection) -> None:

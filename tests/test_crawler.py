@@ -250,6 +250,8 @@ def test_upsert_is_idempotent_and_keeps_embeddings_unless_the_image_changes(db_u
             "INSERT INTO embeddings (artwork_id, model, embedding) "
             "SELECT id, 'm', array_fill(0.1, ARRAY[512])::vector FROM artworks"
         )
+        conn.execute("INSERT INTO projections (method, model, n_fitted) VALUES ('pca', 'm', 2)")
+        conn.execute("INSERT INTO map_positions SELECT id, (SELECT max(id) FROM projections), 0.5, 0.5 FROM artworks")
         conn.commit()
         again = save_page(conn, "aic", "p", [artwork("1"), artwork("2")], [], {"page": 3}, False)
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
@@ -263,6 +265,8 @@ def test_upsert_is_idempotent_and_keeps_embeddings_unless_the_image_changes(db_u
         assert rows["2"] == ("Night", "pending", 0, None)
         kept = conn.execute("SELECT a.source_id FROM embeddings e JOIN artworks a ON a.id = e.artwork_id").fetchall()
         assert kept == [("1",)]
+        placed = conn.execute("SELECT a.source_id FROM map_positions m JOIN artworks a ON a.id = m.artwork_id")
+        assert placed.fetchall() == [("1",)]  # the new image's position goes with its vector
         assert conn.execute("SELECT cursor, records FROM crawl_checkpoints").fetchone() == ({"page": 3}, 4)
         gone = save_page(conn, "aic", "p", [ArtworkRecord("aic", "1", deleted=True)], [], None, False)
         assert gone.deleted == 1

@@ -10,7 +10,7 @@ import backend.models  # noqa: F401
 from backend.database import sqlalchemy_url
 from backend.migrate import downgrade, upgrade
 
-TABLES = {"artworks", "embeddings", "projections", "crawl_checkpoints", "crawl_failures", "runs"}
+TABLES = {"artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs"}
 
 
 def _tables(url: str) -> set[str]:

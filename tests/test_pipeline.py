@@ -93,7 +93,8 @@ def test_coordinates_come_from_the_current_projection(settings: Settings, image_
     insert_artworks(settings.database_url, [image_server.add("a.jpg", FIXTURE_IMAGES[0].read_bytes())])
     embed_pending(settings)
     with connect(settings.database_url) as conn:
-        assert conn.execute("SELECT projection_id, x, y FROM embeddings").fetchone() == (None, None, None)
+        assert conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM map_positions").fetchone()[0] == 0  # no map yet
 
     rng = np.random.default_rng(0)
     params = {"mean": [0.0] * 512, "components": rng.normal(size=(2, 512)).tolist(), "low": [-3, -3], "high": [3, 3]}
@@ -105,7 +106,7 @@ def test_coordinates_come_from_the_current_projection(settings: Settings, image_
     new_id = insert_artworks(settings.database_url, [image_server.add("b.jpg", FIXTURE_IMAGES[1].read_bytes())])[0]
     embed_pending(settings)
     with connect(settings.database_url) as conn:
-        row = conn.execute("SELECT projection_id, x, y FROM embeddings WHERE artwork_id = %s", (new_id,)).fetchone()
+        row = conn.execute("SELECT projection_id, x, y FROM map_positions WHERE artwork_id = %s", (new_id,)).fetchone()
     assert row[0] == projection_id and 0 <= row[1] <= 1 and 0 <= row[2] <= 1
 
 

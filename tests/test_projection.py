@@ -17,8 +17,8 @@ from backend.projection import (
     load_current,
     umap_params,
 )
-from tests.test_search import clustered_unit_vectors
 from tests.search_seed import insert_artwork
+from tests.test_search import clustered_unit_vectors
 
 
 def fill(conn: psycopg.Connection, vectors: np.ndarray, batch: str = "a") -> list[int]:
@@ -28,7 +28,10 @@ def fill(conn: psycopg.Connection, vectors: np.ndarray, batch: str = "a") -> lis
 
 
 def stored(conn: psycopg.Connection) -> dict[int, tuple[float, float, int]]:
-    rows = conn.execute("SELECT artwork_id, x, y, projection_id FROM embeddings").fetchall()
+    rows = conn.execute(
+        "SELECT e.artwork_id, m.x, m.y, m.projection_id "
+        "FROM embeddings e LEFT JOIN map_positions m ON m.artwork_id = e.artwork_id"
+    ).fetchall()
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
@@ -69,6 +72,17 @@ def test_a_refit_is_a_new_version_and_moves_everyone(conn: psycopg.Connection) -
     assert second == first + 1
     assert {value[2] for value in stored(conn).values()} == {second}
     assert conn.execute("SELECT count(*) FROM projections").fetchone()[0] == 2
+
+
+def test_a_refit_never_rewrites_the_vectors(conn: psycopg.Connection) -> None:
+    """Positions live in map_positions: a fit or refit leaves every embeddings row (and its HNSW entry) as is."""
+    fill(conn, clustered_unit_vectors(150, 6, np.random.default_rng(6)))
+    versions = "SELECT artwork_id, ctid::text, xmin::text FROM embeddings ORDER BY artwork_id"
+    untouched = conn.execute(versions).fetchall()
+    fit_projection(conn)
+    fit_projection(conn)
+    assert conn.execute(versions).fetchall() == untouched
+    assert conn.execute("SELECT count(*), count(DISTINCT projection_id) FROM map_positions").fetchone() == (150, 1)
 
 
 def test_neighbour_placement_round_trips_through_its_params() -> None:

@@ -14,8 +14,8 @@ COLUMNS = (
     "image_url", "thumbnail_url", "full_image_url", "page_url", "raw", "deleted",
 )  # fmt: skip
 
-# A changed image invalidates the embedding: back to 'pending' with a clean slate (its vector is deleted
-# separately, in the same transaction). Rows whose values are all unchanged are not touched at all.
+# A changed image invalidates the embedding: back to 'pending' with a clean slate (its vector and map position
+# are deleted separately, in the same transaction). Rows whose values are all unchanged are not touched at all.
 _IMAGE_CHANGED = "artworks.image_url IS DISTINCT FROM EXCLUDED.image_url"
 UPSERT_SQL = f"""
 INSERT INTO artworks (source, source_id, {", ".join(COLUMNS)})
@@ -33,10 +33,14 @@ RETURNING (xmax = 0) AS inserted
 """
 
 DELETE_STALE_EMBEDDINGS_SQL = """
-DELETE FROM embeddings e
-USING artworks a, unnest(%(source_ids)s::text[], %(image_urls)s::text[]) AS n(source_id, image_url)
-WHERE a.source = %(source)s AND a.source_id = n.source_id
-  AND a.image_url IS DISTINCT FROM n.image_url AND e.artwork_id = a.id
+WITH stale AS (
+    DELETE FROM embeddings e
+    USING artworks a, unnest(%(source_ids)s::text[], %(image_urls)s::text[]) AS n(source_id, image_url)
+    WHERE a.source = %(source)s AND a.source_id = n.source_id
+      AND a.image_url IS DISTINCT FROM n.image_url AND e.artwork_id = a.id
+    RETURNING e.artwork_id
+)
+DELETE FROM map_positions m USING stale WHERE m.artwork_id = stale.artwork_id
 """
 
 MARK_DELETED_SQL = """

@@ -56,12 +56,21 @@ RETURNING a.id
 """
 
 INSERT_EMBEDDING = """
-INSERT INTO embeddings (artwork_id, model, embedding, projection_id, x, y)
-VALUES (%s, %s, %s, %s, %s, %s)
+INSERT INTO embeddings (artwork_id, model, embedding)
+VALUES (%s, %s, %s)
 ON CONFLICT (artwork_id) DO UPDATE
-SET model = EXCLUDED.model, embedding = EXCLUDED.embedding, projection_id = EXCLUDED.projection_id,
-    x = EXCLUDED.x, y = EXCLUDED.y, created_at = now()
+SET model = EXCLUDED.model, embedding = EXCLUDED.embedding, created_at = now()
 """
+
+UPSERT_MAP_POSITION = """
+INSERT INTO map_positions (artwork_id, projection_id, x, y)
+VALUES (%s, %s, %s, %s)
+ON CONFLICT (artwork_id) DO UPDATE
+SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y
+"""
+
+# A new vector without a map yet: no position computed from an earlier vector may outlive it.
+DELETE_MAP_POSITIONS = "DELETE FROM map_positions WHERE artwork_id = ANY(%s)"
 
 MARK_FAILED = """
 UPDATE artworks
@@ -120,7 +129,8 @@ def save_embeddings(
     projection_id: int | None,
     coordinates: np.ndarray | None,
 ) -> set[int]:
-    """Store vectors (and x, y) and mark the artworks embedded, in one transaction; returns the ids written.
+    """Store vectors (and their map positions on version projection_id, when a map exists) and mark the
+    artworks embedded, in one transaction; returns the ids written.
 
     Claims this worker no longer holds (its lease ran out and another worker took them) are skipped.
     """
@@ -129,14 +139,16 @@ def save_embeddings(
             MARK_EMBEDDED, {"ids": [c.id for c in claims], "attempts": [c.attempt for c in claims]}
         ).fetchall()
         written = {row[0] for row in rows}
-        params = []
-        for i, claim in enumerate(claims):
-            if claim.id not in written:
-                continue
-            x, y = (float(coordinates[i, 0]), float(coordinates[i, 1])) if coordinates is not None else (None, None)
-            params.append((claim.id, model, vectors[i], projection_id, x, y))
+        keep = [i for i, claim in enumerate(claims) if claim.id in written]
         with conn.cursor() as cur:
-            cur.executemany(INSERT_EMBEDDING, params)
+            cur.executemany(INSERT_EMBEDDING, [(claims[i].id, model, vectors[i]) for i in keep])
+            if projection_id is not None and coordinates is not None:
+                positions = [
+                    (claims[i].id, projection_id, float(coordinates[i, 0]), float(coordinates[i, 1])) for i in keep
+                ]
+                cur.executemany(UPSERT_MAP_POSITION, positions)
+            elif keep:
+                cur.execute(DELETE_MAP_POSITIONS, ([claims[i].id for i in keep],))
     return written
 
 

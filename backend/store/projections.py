@@ -37,7 +37,7 @@ def iter_embeddings(conn: psycopg.Connection, batch: int = STREAM_BATCH) -> Iter
 
 
 def insert_projection(conn: psycopg.Connection, method: str, model: str, n_fitted: int, params: dict[str, Any]) -> int:
-    """A new projection version; its id is what embeddings.projection_id points at."""
+    """A new projection version; its id is what map_positions.projection_id points at."""
     row = conn.execute(
         "INSERT INTO projections (method, model, n_fitted, params) VALUES (%s, %s, %s, %s) RETURNING id",
         (method, model, n_fitted, Jsonb(params)),
@@ -46,7 +46,11 @@ def insert_projection(conn: psycopg.Connection, method: str, model: str, n_fitte
 
 
 def write_coordinates(conn: psycopg.Connection, projection_id: int, ids: np.ndarray, xy: np.ndarray) -> int:
-    """Set (x, y, projection_id) of these artworks in one statement: COPY into a temp table, UPDATE … FROM."""
+    """Upsert the (x, y) of these artworks on this version in one statement: COPY into a temp table, then
+    INSERT … ON CONFLICT into map_positions. Artworks whose vector is gone meanwhile are skipped.
+
+    Only the small map_positions rows change: the embeddings rows, and so the HNSW index, are not touched.
+    """
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS placed (artwork_id bigint PRIMARY KEY, x real, y real) ON COMMIT DELETE ROWS"
     )
@@ -57,9 +61,11 @@ def write_coordinates(conn: psycopg.Connection, projection_id: int, ids: np.ndar
                 copy.write_row((artwork_id, x, y))
         cursor.execute(
             """
-            UPDATE embeddings e SET x = p.x, y = p.y, projection_id = %s
-            FROM placed p
-            WHERE e.artwork_id = p.artwork_id
+            INSERT INTO map_positions (artwork_id, projection_id, x, y)
+            SELECT p.artwork_id, %s, p.x, p.y
+            FROM placed p JOIN embeddings e ON e.artwork_id = p.artwork_id
+            ON CONFLICT (artwork_id) DO UPDATE
+            SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y
             """,
             (projection_id,),
         )
@@ -71,7 +77,12 @@ def unplaced_embeddings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectors not yet on this map version (written by the pipeline while the map was being fitted)."""
     rows = conn.execute(
-        "SELECT artwork_id, embedding FROM embeddings WHERE projection_id IS DISTINCT FROM %s LIMIT %s",
+        """
+        SELECT e.artwork_id, e.embedding
+        FROM embeddings e LEFT JOIN map_positions m ON m.artwork_id = e.artwork_id
+        WHERE m.projection_id IS DISTINCT FROM %s
+        LIMIT %s
+        """,
         (projection_id, limit),
         binary=True,
     ).fetchall()

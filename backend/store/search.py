@@ -14,18 +14,21 @@ MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 FETCH_SLACK = 10  # unfiltered: room for deleted artworks and the query artwork itself
 OVERFETCH = 10  # filtered: candidates per wanted hit taken from the index before filtering
 
-# The nearest candidates by the vector alone, then the artwork filters. With ORDER BY … LIMIT in the CTE the
-# planner walks the HNSW index; without it every vector is scored, which is exact.
+# The nearest candidates by the vector alone, then the artwork filters and the map positions. With ORDER BY …
+# LIMIT in the CTE the planner walks the HNSW index; without it every vector is scored, which is exact.
+# A hit with no position (embedded since the last fit) comes back with NULL x, y, projection_id.
 _KNN_SQL = """
 WITH nearest AS MATERIALIZED (
-    SELECT artwork_id, embedding <#> %(query)s AS distance, x, y, projection_id
+    SELECT artwork_id, embedding <#> %(query)s AS distance
     FROM embeddings
     {candidates}
 )
 SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date,
        a.image_url, a.thumbnail_url, a.page_url,
-       n.x, n.y, n.projection_id, -n.distance AS score
-FROM nearest n JOIN artworks a ON a.id = n.artwork_id
+       m.x, m.y, m.projection_id, -n.distance AS score
+FROM nearest n
+JOIN artworks a ON a.id = n.artwork_id
+LEFT JOIN map_positions m ON m.artwork_id = n.artwork_id
 WHERE NOT a.deleted
   AND (%(exclude_id)s::bigint IS NULL OR a.id <> %(exclude_id)s)
   AND (%(museum)s::text IS NULL OR a.source = %(museum)s)

@@ -4,7 +4,7 @@ from typing import Literal
 
 import psycopg
 
-from backend.projection import FittedProjection
+from backend.projection import MapProjection
 from backend.store.embed_queue import ClaimedArtwork, mark_failed, postpone, save_embeddings
 from etl.pipeline.items import EmbeddedBatch, Failure
 
@@ -18,7 +18,7 @@ class WriteResults:
         self,
         conn: psycopg.Connection,
         model_name: str,
-        projection: FittedProjection | None,
+        projection: MapProjection | None,
         max_attempts: int,
         retry_delay_s: float = 60.0,
     ) -> None:

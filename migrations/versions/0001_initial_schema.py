@@ -1,4 +1,5 @@
-"""Initial schema: artworks with embedding state, embeddings under HNSW, projections, crawl checkpoints.
+"""Initial schema: artworks with embedding state, embeddings under HNSW, projections, map positions,
+crawl checkpoints.
 
 Revision ID: 0001
 Revises:
@@ -66,9 +67,6 @@ def upgrade() -> None:
             artwork_id bigint PRIMARY KEY REFERENCES artworks (id) ON DELETE CASCADE,
             model text NOT NULL,
             embedding vector(512) NOT NULL,
-            projection_id integer REFERENCES projections (id) ON DELETE SET NULL,
-            x real,
-            y real,
             created_at timestamptz NOT NULL DEFAULT now()
         )
         """
@@ -77,6 +75,18 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX embeddings_hnsw_idx ON embeddings USING hnsw (embedding vector_ip_ops) "
         "WITH (m = 16, ef_construction = 128)"
+    )
+    # Map coordinates live apart from the vectors: a refit rewrites every position, and in embeddings each
+    # rewritten ~2 KB row would be a new row version inserted into the HNSW index again.
+    op.execute(
+        """
+        CREATE TABLE map_positions (
+            artwork_id bigint PRIMARY KEY REFERENCES artworks (id) ON DELETE CASCADE,
+            projection_id integer NOT NULL REFERENCES projections (id) ON DELETE CASCADE,
+            x real NOT NULL,
+            y real NOT NULL
+        )
+        """
     )
     op.execute(
         """
@@ -106,5 +116,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("crawl_failures", "crawl_checkpoints", "embeddings", "projections", "artworks"):
+    for table in ("crawl_failures", "crawl_checkpoints", "map_positions", "embeddings", "projections", "artworks"):
         op.execute(f"DROP TABLE IF EXISTS {table}")
