@@ -23,10 +23,9 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # The demo's offline fallback: a random-weight CLIP of the real architecture, reported as such.
     allow_random_weights: bool = False
-    embedding_dim: int = 512
 
     # search
-    hnsw_ef_search: int = 200  # recall@10 >= 0.98 on 100k clustered vectors (benchmarks/search.py); 100 gave 0.95-0.97
+    hnsw_ef_search: int = 200  # recall@10 >= 0.98 on 100k clustered vectors (benchmarks/search.py)
     cors_origins: list[str] = []
     max_upload_bytes: int = 10 * 1024 * 1024
     text_cache_size: int = 1024

@@ -179,7 +179,9 @@ def api(server_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop in the main thread while it is open, which would break
+# every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's headless Chromium (never a downloaded one)."""
     if not Path(CHROMIUM).is_file():
