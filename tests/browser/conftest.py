@@ -8,17 +8,15 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import FIXTURES, TEMPLATE_DB, with_database
+from tests.conftest import FIXTURES, fresh_database
 
 ARTSEARCH = str(Path(sys.executable).parent / "artsearch")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -106,12 +104,8 @@ def collection_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def module_db_url(pg_server_url: str) -> Iterator[str]:
     """A fresh migrated database shared by one module's tests (the module-scoped `db_url`)."""
-    name = f"b_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    yield with_database(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(pg_server_url, "b") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
