@@ -6,7 +6,6 @@ import asyncio
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -198,8 +197,8 @@ class HttpClient:
         assert self._session is not None, "use HttpClient as an async context manager"
         limiter, semaphore = self._host_limits(url)
         async with semaphore:
-            async with limiter or nullcontext():
-                pass
+            if limiter is not None:  # waits for this host's next slot under the rate limit
+                await limiter.acquire()
             async with self._session.get(url, params=params) as response:
                 body = await response.read()
                 content_type = response.headers.get("Content-Type", "").lower()

@@ -3,6 +3,7 @@ ones, with records generated from the recorded samples in tests/fixtures/api_sam
 
 import base64
 import json
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ def _load(path: str) -> Any:
     return json.loads((SAMPLES / path).read_text())
 
 
-class Museum:
+class Museum(ABC):
     """N generated open-access records with modification dates spread over 2021–2024."""
 
     kind = ""
@@ -55,8 +56,9 @@ class Museum:
             self.modified[key] = when
             self.deleted.add(key)
 
+    @abstractmethod
     def add_routes(self, app: web.Application, server: Any) -> None:
-        raise NotImplementedError
+        """Register this museum's API (and image) routes on the replica's app."""
 
 
 def _int_param(request: web.Request, name: str, default: int) -> int:
