@@ -12,8 +12,8 @@ class Point(BaseModel):
     y: float = Field(ge=0.0, le=1.0)
 
 
-class Result(BaseModel):
-    """One hit: enough to draw it on the map and link to its museum page."""
+class ArtworkSummary(BaseModel):
+    """What every view of an artwork carries: who made what, when, and where to see it."""
 
     id: int
     source: str
@@ -24,6 +24,11 @@ class Result(BaseModel):
     image_url: str | None
     thumbnail_url: str | None
     page_url: str | None
+
+
+class Result(ArtworkSummary):
+    """One hit: enough to draw it on the map and link to its museum page."""
+
     x: float | None = Field(ge=0.0, le=1.0)
     y: float | None = Field(ge=0.0, le=1.0)
     score: float
@@ -50,24 +55,15 @@ class SimilarResponse(BaseModel):
     results: list[Result]
 
 
-class Artwork(BaseModel):
+class Artwork(ArtworkSummary):
     """An artwork with all its metadata and its place on the map."""
 
-    id: int
-    source: str
-    source_id: str
-    title: str
-    maker: str | None
-    date: str | None
     year_start: int | None
     year_end: int | None
     object_type: str | None
     description: str | None
     license: str | None
-    image_url: str | None
-    thumbnail_url: str | None
     full_image_url: str | None
-    page_url: str | None
     raw: dict[str, Any]
     embed_status: str
     model: str | None
