@@ -24,6 +24,19 @@ db_app = typer.Typer(help="The database: embedded Postgres and migrations.", no_
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
+# Options shared by several commands, defined once so their meaning and help read the same everywhere.
+SourceArg = Annotated[str, typer.Argument(help="rijksmuseum, aic, met, cleveland or folder")]
+LimitOpt = Annotated[int | None, typer.Option(min=1, help="store at most N records")]
+SinceOpt = Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")]
+ProcessesOpt = Annotated[int, typer.Option(min=1, help="crawl worker processes")]
+BaseUrlOpt = Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")]
+PathOpt = Annotated[Path | None, typer.Option(help="the folder source's directory (with metadata.csv)")]
+BatchSizeOpt = Annotated[int, typer.Option(min=1, help="images per model batch")]
+WorkersOpt = Annotated[int, typer.Option(min=1, help="embed worker processes sharing the work")]
+DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: ARTSEARCH_DEVICE)")]
+HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port")]
+
 SOURCES = ("rijksmuseum", "aic", "met", "cleveland", "folder")
 
 
@@ -78,12 +91,12 @@ def db_migrate(revision: Annotated[str, typer.Argument(help="target revision")] 
 
 @app.command("crawl")
 def crawl_command(
-    source: Annotated[str, typer.Argument(help="rijksmuseum, aic, met, cleveland or folder")],
-    limit: Annotated[int | None, typer.Option(min=1, help="store at most N records")] = None,
-    since: Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")] = None,
-    processes: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
-    base_url: Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")] = None,
-    path: Annotated[str | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
+    source: SourceArg,
+    limit: LimitOpt = None,
+    since: SinceOpt = None,
+    processes: ProcessesOpt = 2,
+    base_url: BaseUrlOpt = None,
+    path: PathOpt = None,
 ) -> None:
     """Harvest a museum source into the artworks table; an interrupted crawl resumes where it stopped."""
 
@@ -92,7 +105,7 @@ def crawl_command(
 
     since_date = _parse_since(since)
     settings = get_settings()
-    adapter = make_source(source, base_url=base_url, since=since_date, path=Path(path) if path else None)
+    adapter = make_source(source, base_url=base_url, since=since_date, path=path)
     options = CrawlOptions.for_source(adapter, settings, processes=processes, limit=limit)
     summary = crawl(adapter, _url(settings), options)
     print(summary.line())
@@ -134,10 +147,10 @@ def status_command(as_json: Annotated[bool, typer.Option("--json", help="print J
 
 @app.command("embed")
 def embed_command(
-    batch_size: Annotated[int, typer.Option(min=1, help="images per model batch")] = 32,
+    batch_size: BatchSizeOpt = 32,
     limit: Annotated[int | None, typer.Option(min=1, help="embed at most N artworks")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: ARTSEARCH_DEVICE)")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes sharing the work")] = 1,
+    device: DeviceOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Embed pending artworks with CLIP; safe to run in many processes at once, and to kill and rerun."""
     from etl.pipeline.runner import embed_pending
@@ -166,8 +179,8 @@ def project_command(
 
 @app.command("serve")
 def serve_command(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
 ) -> None:
     """Serve the search API and the web app (UI at /, API docs at /docs)."""
     _serve(get_settings(), host, port)
@@ -186,15 +199,15 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 @app.command("run")
 def run_command(
-    source: Annotated[str, typer.Argument(help="rijksmuseum, aic, met, cleveland or folder")],
-    limit: Annotated[int | None, typer.Option(min=1, help="store at most N records")] = None,
-    since: Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")] = None,
-    processes: Annotated[int, typer.Option(min=1, help="crawl worker processes")] = 2,
-    base_url: Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")] = None,
-    path: Annotated[Path | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="images per model batch")] = 32,
-    workers: Annotated[int, typer.Option(min=1, help="embed worker processes")] = 1,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: ARTSEARCH_DEVICE)")] = None,
+    source: SourceArg,
+    limit: LimitOpt = None,
+    since: SinceOpt = None,
+    processes: ProcessesOpt = 2,
+    base_url: BaseUrlOpt = None,
+    path: PathOpt = None,
+    batch_size: BatchSizeOpt = 32,
+    workers: WorkersOpt = 1,
+    device: DeviceOpt = None,
 ) -> None:
     """Crawl, embed and project in one go; kept in the runs table and never alongside another run."""
     from etl.run import RunOptions
@@ -243,11 +256,11 @@ def _run_now(settings: Settings, sources: list[str], options: "RunOptions", trig
 def schedule_command(
     sources: Annotated[list[str], typer.Argument(help="one or more of rijksmuseum, aic, met, cleveland, folder")],
     cron: Annotated[str, typer.Option(help="when to run, as a cron expression in UTC, e.g. '0 3 * * *'")],
-    processes: Annotated[int, typer.Option(min=1, help="crawl worker processes")] = 2,
-    base_url: Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")] = None,
-    path: Annotated[Path | None, typer.Option(help="the folder source's directory (with metadata.csv)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="images per model batch")] = 32,
-    workers: Annotated[int, typer.Option(min=1, help="embed worker processes")] = 1,
+    processes: ProcessesOpt = 2,
+    base_url: BaseUrlOpt = None,
+    path: PathOpt = None,
+    batch_size: BatchSizeOpt = 32,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Run incremental crawl → embed → project on a schedule; a run is skipped while another one holds the lock."""
     from etl.run import RunOptions
@@ -272,8 +285,8 @@ def schedule_command(
 
 @app.command("demo")
 def demo_command(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
 ) -> None:
     """The whole product offline on the bundled sample collection: what `make demo` runs."""
     from rich.panel import Panel

@@ -194,9 +194,8 @@ class Pipeline:
     def _guard(self, loop: Callable[[], None]) -> None:
         """Run one stage loop; its unexpected error aborts the run and is raised by run()."""
         try:
-            loop()
-        except Aborted:
-            pass
+            with suppress(Aborted):  # another stage failed first: its error is the one to raise
+                loop()
         except BaseException as exc:
             self.error = self.error or exc
             self.abort.set()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -152,11 +153,9 @@ def wait_for_health(server: subprocess.Popen, url: str, log_path: Path) -> None:
     """Until /api/health answers 200; fails at once with the server's log if it exits first."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
-        try:
+        with suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{url}/api/health", timeout=5).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         try:
             # The poll interval doubles as the check that the server is still alive.
             code = server.wait(timeout=0.25)
