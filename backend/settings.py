@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # The demo's offline fallback: a random-weight CLIP of the real architecture, reported as such.
     allow_random_weights: bool = False
+    # the embedded Postgres only (a DATABASE_URL server is tuned by its operator); room for the HNSW index
+    embedded_shared_buffers: str = "1GB"
 
     # search
     hnsw_ef_search: int = 200  # recall@10 >= 0.98 on 100k clustered vectors (benchmarks/search.py)

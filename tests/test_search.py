@@ -8,7 +8,15 @@ import psycopg
 import pytest
 
 from backend.database import connect
-from backend.store.search import EXACT_KNN_SQL, INDEX_KNN_SQL, Filters, nearest_artworks
+from backend.store.search import (
+    EXACT_KNN_SQL,
+    EXACT_LIKE_SQL,
+    INDEX_KNN_SQL,
+    INDEX_LIKE_SQL,
+    Filters,
+    artworks_like,
+    nearest_artworks,
+)
 from tests.conftest import TEMPLATE_DB
 from tests.search_seed import database_copy
 
@@ -75,6 +83,9 @@ def test_the_knn_query_walks_the_hnsw_index(conn: psycopg.Connection, vectors: n
     assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query)
     assert "embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query, museum="aic", fetch=200)
     assert "embeddings_hnsw_idx" not in plan(conn, EXACT_KNN_SQL, query)
+    # "more like this" reads the artwork's vector inside the statement and still walks the index
+    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_LIKE_SQL, query, exclude_id=5)
+    assert "embeddings_hnsw_idx" not in plan(conn, EXACT_LIKE_SQL, query, exclude_id=5)
 
 
 def test_hnsw_agrees_with_exact_search(conn: psycopg.Connection) -> None:
@@ -124,3 +135,19 @@ def test_exclude_id_leaves_out_the_query_artwork(conn: psycopg.Connection, vecto
     own_id = conn.execute("SELECT id FROM artworks WHERE source_id = '42'").fetchone()[0]
     rows = nearest_artworks(conn, vectors[42], 10, ef_search=40, exclude_id=own_id)
     assert len(rows) == 10 and own_id not in {row["id"] for row in rows}
+
+
+def test_artworks_like_matches_the_search_by_its_vector(synthetic: Synthetic) -> None:
+    conn, own_id = synthetic.conn, synthetic.ids[42]
+    like = artworks_like(conn, own_id, 10, ef_search=100)
+    by_vector = nearest_artworks(conn, synthetic.vectors[42], 10, ef_search=100, exclude_id=own_id)
+    assert like is not None and len(like) == 10 and own_id not in {row["id"] for row in like}
+    assert [row["id"] for row in like] == [row["id"] for row in by_vector]
+
+
+def test_artworks_like_is_none_for_an_artwork_without_a_vector(conn: psycopg.Connection) -> None:
+    assert artworks_like(conn, 10**12, 10, ef_search=40) is None
+    with conn.transaction(force_rollback=True):  # a deleted artwork has no neighbours either
+        conn.execute("UPDATE artworks SET deleted = true WHERE source_id = '7'")
+        deleted_id = conn.execute("SELECT id FROM artworks WHERE source_id = '7'").fetchone()[0]
+        assert artworks_like(conn, deleted_id, 10, ef_search=40) is None

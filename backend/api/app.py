@@ -67,15 +67,19 @@ def _start_services(settings: Settings) -> tuple:
     from backend.projection import load_current
 
     pool = create_pool(database_url(settings), max_size=POOL_SIZE)
-    model = load_clip(
-        settings.model, device=settings.device, allow_random=settings.allow_random_weights, home=settings.home
+    embedder = QueryEmbedder(
+        lambda: load_clip(
+            settings.model, device=settings.device, allow_random=settings.allow_random_weights, home=settings.home
+        ),
+        settings.text_cache_size,
     )
+    model = embedder.model
     with pool.connection() as conn:
         check_model_dimension(conn, model.dim, model.name)
         projection = load_current(conn)
     if model.random_weights:
         log.warning("serving with RANDOM weights of %s: search results are not meaningful", model.name)
-    return pool, QueryEmbedder(model, settings.text_cache_size), CurrentMap(projection)
+    return pool, embedder, CurrentMap(projection)
 
 
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -7,30 +7,37 @@ import numpy as np
 import psycopg
 from fastapi import Depends, HTTPException, Query, Request
 
+from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
 from backend.api.metrics import Metrics
 from backend.api.params import MAX_QUERY_CHARS
 from backend.api.uploads import ImageUpload, read_image_upload
 from backend.images import ImageError
-from backend.projection import MapProjection
 from backend.settings import Settings
 
 POOL_TIMEOUT_S = 5.0  # how long a request waits for a database connection before answering 503
 
 
-def get_settings(request: Request) -> Settings:
+# The getters of app.state are coroutines: FastAPI runs a plain function in its thread pool, a hop each that a
+# request would pay for an attribute read.
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
 
 
-def get_embedder(request: Request) -> QueryEmbedder:
+async def get_embedder(request: Request) -> QueryEmbedder:
     """The query embedder the lifespan built around the model."""
     return request.app.state.embedder
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """This app's Prometheus metrics."""
     return request.app.state.metrics
+
+
+async def get_current_map(request: Request) -> CurrentMap:
+    """The map version holder the lifespan loaded."""
+    return request.app.state.current_map
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:
@@ -42,22 +49,18 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EmbedderDep = Annotated[QueryEmbedder, Depends(get_embedder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+CurrentMapDep = Annotated[CurrentMap, Depends(get_current_map)]
 Conn = Annotated[psycopg.Connection, Depends(get_conn)]
 
 
-def get_projection(request: Request, conn: Conn) -> MapProjection | None:
-    """The current map version (reloaded after a refit), or None before the first fit."""
-    return request.app.state.current_map.get(conn)
-
-
-def text_query_vector(
+async def text_query_vector(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="what to look for")],
     embedder: EmbedderDep,
 ) -> tuple[str, np.ndarray]:
     """The query text and its vector. Declared before Conn in a route: no connection idles while the model runs."""
     if not q.strip():
         raise HTTPException(422, "q must contain more than whitespace")
-    return q, embedder.text(q)
+    return q, await embedder.text(q)
 
 
 def image_query_vector(
@@ -70,6 +73,5 @@ def image_query_vector(
         raise HTTPException(415, f"not a usable image: {exc.reason}") from exc
 
 
-ProjectionDep = Annotated[MapProjection | None, Depends(get_projection)]
 TextQuery = Annotated[tuple[str, np.ndarray], Depends(text_query_vector)]
 ImageQuery = Annotated[tuple[np.ndarray, int], Depends(image_query_vector)]

@@ -16,11 +16,14 @@ OVERFETCH = 10  # filtered: candidates per wanted hit taken from the index befor
 
 # The nearest candidates by the vector alone, then the artwork filters and the map positions. With ORDER BY …
 # LIMIT in the CTE the planner walks the HNSW index; without it every vector is scored, which is exact.
+# The query is a vector parameter or a stored artwork's vector (a subquery the planner runs once, first); when that
+# artwork has no vector, the IS NOT NULL guard ends the scan before it starts (a NULL would make HNSW read it all).
 # A hit with no position (embedded since the last fit) comes back with NULL x, y, projection_id.
 _KNN_SQL = """
 WITH nearest AS MATERIALIZED (
-    SELECT artwork_id, embedding <#> %(query)s AS distance
+    SELECT artwork_id, embedding <#> {query} AS distance
     FROM embeddings
+    WHERE {query} IS NOT NULL
     {candidates}
 )
 SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date,
@@ -39,8 +42,20 @@ WHERE NOT a.deleted
 ORDER BY n.distance
 LIMIT %(k)s
 """
-INDEX_KNN_SQL = _KNN_SQL.format(candidates="ORDER BY embedding <#> %(query)s LIMIT %(fetch)s")
-EXACT_KNN_SQL = _KNN_SQL.format(candidates="")
+_VECTOR = "%(query)s::vector"
+_ARTWORK_VECTOR = """(
+    SELECT e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
+    WHERE a.id = %(exclude_id)s AND NOT a.deleted
+)"""
+
+
+def _knn_sql(query: str, exact: bool) -> str:
+    candidates = "" if exact else f"ORDER BY embedding <#> {query} LIMIT %(fetch)s"
+    return _KNN_SQL.format(query=query, candidates=candidates)
+
+
+INDEX_KNN_SQL, EXACT_KNN_SQL = _knn_sql(_VECTOR, exact=False), _knn_sql(_VECTOR, exact=True)
+INDEX_LIKE_SQL, EXACT_LIKE_SQL = _knn_sql(_ARTWORK_VECTOR, exact=False), _knn_sql(_ARTWORK_VECTOR, exact=True)
 
 
 @dataclass(frozen=True)
@@ -68,16 +83,39 @@ def nearest_artworks(
     exclude_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """The k live artworks nearest to a unit vector, best first; exact when the index path falls short."""
+    params = {"query": query, "exclude_id": exclude_id}
+    return _nearest(conn, (INDEX_KNN_SQL, EXACT_KNN_SQL), params, k, ef_search, filters)
+
+
+def artworks_like(conn: psycopg.Connection, artwork_id: int, k: int, ef_search: int) -> list[dict[str, Any]] | None:
+    """The k live artworks nearest to a stored one, itself excluded, in one statement; None when it has no vector."""
+    params = {"exclude_id": artwork_id}
+    rows = _nearest(conn, (INDEX_LIKE_SQL, EXACT_LIKE_SQL), params, k, ef_search, Filters())
+    if not rows and embedding_of(conn, artwork_id) is None:  # no hits: no such vector, or a collection of one
+        return None
+    return rows
+
+
+def _nearest(
+    conn: psycopg.Connection,
+    sql: tuple[str, str],
+    params: dict[str, Any],
+    k: int,
+    ef_search: int,
+    filters: Filters,
+) -> list[dict[str, Any]]:
+    """The index path, then the exact one when a selective filter (or a small collection) left fewer than k."""
+    index_sql, exact_sql = sql
     fetch = min(k * OVERFETCH, MAX_EF_SEARCH) if filters.active else k + FETCH_SLACK
-    params = {**vars(filters), "query": query, "k": k, "fetch": fetch, "exclude_id": exclude_id}
+    params = {**vars(filters), **params, "k": k, "fetch": fetch}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         # ef_search bounds how many candidates HNSW returns, so it must cover the over-fetch.
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true)", (str(min(max(ef_search, fetch), MAX_EF_SEARCH)),)
         )
-        rows = cursor.execute(INDEX_KNN_SQL, params).fetchall()
-        if len(rows) < k:  # a selective filter, or a small collection: score every vector
-            rows = cursor.execute(EXACT_KNN_SQL, params).fetchall()
+        rows = cursor.execute(index_sql, params).fetchall()
+        if len(rows) < k:
+            rows = cursor.execute(exact_sql, params).fetchall()
     return rows
 
 

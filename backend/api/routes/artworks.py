@@ -8,12 +8,12 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from backend.api.deps import Conn, MetricsDep, ProjectionDep, SettingsDep
+from backend.api.deps import Conn, CurrentMapDep, MetricsDep, SettingsDep
 from backend.api.params import DEFAULT_K, MAX_ID, K
 from backend.api.results import RENDITIONS, public_urls, to_results
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
 from backend.store.catalogue import artwork_by_id
-from backend.store.search import embedding_of, nearest_artworks
+from backend.store.search import artworks_like
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 
@@ -34,16 +34,16 @@ def get_artwork(artwork_id: ArtworkId, conn: Conn) -> Artwork:
 def similar_artworks(
     artwork_id: ArtworkId,
     conn: Conn,
-    projection: ProjectionDep,
+    current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
     k: K = DEFAULT_K,
 ) -> SimilarResponse:
     """The k artworks nearest to this one ("more like this"), the artwork itself excluded."""
-    vector = embedding_of(conn, artwork_id)
-    if vector is None:
+    rows = artworks_like(conn, artwork_id, k, settings.hnsw_ef_search)
+    if rows is None:
         raise HTTPException(404, f"no embedded artwork with id {artwork_id}")
-    rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, exclude_id=artwork_id)
+    projection = current_map.for_hits(conn, rows)
     metrics.searches.labels("similar").inc()
     return SimilarResponse(results=to_results(conn, rows, projection))
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from backend.api.deps import Conn, ImageQuery, MetricsDep, ProjectionDep, SettingsDep, TextQuery
+from backend.api.deps import Conn, CurrentMapDep, ImageQuery, MetricsDep, SettingsDep, TextQuery
 from backend.api.params import DEFAULT_K, K, search_filters
 from backend.api.results import query_point, to_results
 from backend.api.schemas import ErrorBody, ImageSearchResponse, SearchResponse
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/search", tags=["search"])
 def search_text(
     text_query: TextQuery,
     conn: Conn,
-    projection: ProjectionDep,
+    current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
     filters: Annotated[Filters, Depends(search_filters)],
@@ -28,6 +28,7 @@ def search_text(
     """Artworks that match a text, best first, and where the text lands on the map."""
     q, vector = text_query
     rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
+    projection = current_map.for_hits(conn, rows)
     metrics.searches.labels("text").inc()
     return SearchResponse(
         query=q, results=to_results(conn, rows, projection), query_point=query_point(projection, vector)
@@ -41,10 +42,11 @@ def search_text(
     responses={code: {"model": ErrorBody} for code in (413, 415, 422, 503)},
 )
 def search_image(
-    image_query: ImageQuery, conn: Conn, projection: ProjectionDep, settings: SettingsDep, metrics: MetricsDep
+    image_query: ImageQuery, conn: Conn, current_map: CurrentMapDep, settings: SettingsDep, metrics: MetricsDep
 ) -> ImageSearchResponse:
     """Artworks that look like an uploaded image (multipart `file`, optional `k`), best first."""
     vector, k = image_query
     rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search)
+    projection = current_map.for_hits(conn, rows)
     metrics.searches.labels("image").inc()
     return ImageSearchResponse(results=to_results(conn, rows, projection), query_point=query_point(projection, vector))
