@@ -8,8 +8,8 @@ from pathlib import Path
 from types import ModuleType
 
 import psycopg
-from psycopg import sql
 from pgvector.psycopg import register_vector
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from backend.errors import ArtsearchError
