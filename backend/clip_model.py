@@ -6,6 +6,7 @@ Vectors are L2-normalised float32 numpy arrays, so inner product = cosine everyw
 import logging
 import os
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 hf_logging.set_verbosity_error()  # the per-tensor load reports are noise for our users
 hf_logging.disable_progress_bar()
 
-Precision = Literal["auto", "float32", "bfloat16", "float16"]
+Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 TOKENIZER_DIR = Path(__file__).resolve().parent / "assets" / "clip-tokenizer"
 RANDOM_MARKER = "ARTSEARCH_RANDOM_WEIGHTS"
 MAX_TEXT_TOKENS = 77
@@ -66,12 +67,28 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_precision(device: str, precision: Precision) -> torch.dtype:
-    """float16 on CUDA, bfloat16 on CPUs that support it, float32 otherwise."""
+    """The dtype the model computes in: float16 on CUDA, bfloat16 on CPUs that support it, float32 otherwise.
+    int8 computes in float32 around int8 linear layers, and only on CPU."""
+    if precision == "int8":
+        if device != "cpu":
+            raise ArtsearchError("precision int8 is for CPUs; on CUDA use auto (float16)")
+        return torch.float32
     if precision != "auto":
         return getattr(torch, precision)
     if device == "cuda":
         return torch.float16
     return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+
+
+def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:
+    """Every nn.Linear as int8 weights with activations quantized per call (PyTorch's dynamic quantization).
+    Measured 1.4-1.5x the images/s of bfloat16 for ViT-B/32 on 2 CPU cores. torch.ao marks this API deprecated
+    in favour of torchao, whose eager int8 path measured slower than bfloat16 here; torch is pinned, so it stays."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+        warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*")
+        return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 class ClipModel:
@@ -86,6 +103,7 @@ class ClipModel:
         image_processor: CLIPImageProcessorPil,
         device: str,
         dtype: torch.dtype,
+        precision: str,
         random_weights: bool,
     ) -> None:
         self.name = name
@@ -95,6 +113,7 @@ class ClipModel:
         self.image_processor = image_processor
         self.device = device
         self.dtype = dtype
+        self.precision = precision  # what the benchmarks and logs report: bfloat16, float32, float16 or int8
         self.random_weights = random_weights
         config = (vision or text).config
         self.dim: int = config.projection_dim
@@ -214,10 +233,16 @@ def _load_parts(
         if text
         else None
     )
+    if precision == "int8":
+        vision_model = quantize_linear_int8(vision_model) if vision_model else None
+        text_model = quantize_linear_int8(text_model) if text_model else None
     tokenizer = CLIPTokenizer.from_pretrained(name, **opts) if text else None
     processor = CLIPImageProcessorPil.from_pretrained(name, **opts)
     random_weights = Path(name, RANDOM_MARKER).exists()
-    return ClipModel(name, vision_model, text_model, tokenizer, processor, device, dtype, random_weights)
+    precision_name = "int8" if precision == "int8" else str(dtype).removeprefix("torch.")
+    return ClipModel(
+        name, vision_model, text_model, tokenizer, processor, device, dtype, precision_name, random_weights
+    )
 
 
 def save_random_clip(path: Path, config: CLIPConfig, seed: int = 0) -> Path:

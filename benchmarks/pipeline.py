@@ -1,14 +1,16 @@
 """Benchmark of the embedding pipeline on real JPEGs with the ViT-B/32 architecture (random weights).
 
 Prints one JSON object: images/s of each stage alone (download, decode+preprocess, embed, write) and end to end,
-the bare model's images/s at the same batch size, `pipeline_to_model_ratio`, and the same figures for a naive
-baseline (one image at a time, full-size download, float32, one transaction per image) measured in the same run.
+the bare model's images/s at the same batch size, `pipeline_to_model_ratio` (per precision: bfloat16 and int8 by
+default, their rounds interleaved), and the same figures for a naive baseline (one image at a time, full-size
+download, float32, one transaction per image) measured in the same run.
 
 The images are served over HTTP by a local aiohttp server in its own process, as the museums' CDNs serve them:
 AIC answers IIIF URLs and the pipeline asks for the width the AIC source stores as `image_url` (a cached
 rendition, made once at server start from the 843 px files); WGA files are served as they are.
 
     .venv/bin/python benchmarks/pipeline.py [--batch-size 32] [--workers 1] [--naive-images 64]
+        [--precisions auto,int8] [--rounds 3]
 """
 
 import argparse
@@ -34,6 +36,7 @@ from transformers import CLIPConfig
 from backend.clip_model import RANDOM_MARKER, cpu_supports_bf16, load_clip, save_random_clip
 from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
+from backend.model_thread import ModelThread
 from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork, claim_pending_artworks
 from etl.http import RetryPolicy
@@ -43,6 +46,7 @@ from etl.pipeline.download import DownloadLoop
 from etl.pipeline.embed import EmbedBatch
 from etl.pipeline.items import Decoded, Downloaded, EmbeddedBatch
 from etl.pipeline.runner import EmbedOptions, embed_pending
+from etl.pipeline.stats import EmbedSummary
 from etl.pipeline.write import WriteResults
 from etl.sources.aic import EMBED_WIDTH, FULL_WIDTH
 
@@ -197,7 +201,7 @@ def measure_embed(decoded: list[Decoded], embed: EmbedBatch, batch_size: int) ->
     return rate(sum(map(len, batches)), time.perf_counter() - started)
 
 
-def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int) -> float:
+def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int, precision: str) -> float:
     """The bare model in the pipeline's layout: `workers` processes sharing the cores, each embedding the same
     ready batch again and again, nothing else running; images/s summed over the processes."""
     context = multiprocessing.get_context("spawn")
@@ -205,7 +209,7 @@ def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int) ->
     start = context.Barrier(workers)
     threads = max(1, cores // workers)
     processes = [
-        context.Process(target=run_bare_model, args=(model_dir, batch_size, threads, start, results))
+        context.Process(target=run_bare_model, args=(model_dir, batch_size, threads, precision, start, results))
         for _ in range(workers)
     ]
     for process in processes:
@@ -216,10 +220,12 @@ def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int) ->
     return round(total, 2)
 
 
-def run_bare_model(model_dir: Path, batch_size: int, threads: int, start: object, results: object) -> None:
+def run_bare_model(
+    model_dir: Path, batch_size: int, threads: int, precision: str, start: object, results: object
+) -> None:
     """One bare-model process (see measure_model)."""
     torch.set_num_threads(threads)
-    model = load_clip(str(model_dir), device="cpu", text=False)
+    model = load_clip(str(model_dir), device="cpu", precision=precision, text=False)
     pixels = np.random.default_rng(0).normal(size=(batch_size, 3, 224, 224)).astype(np.float32)
     model.embed_pixels(pixels)
     start.wait()
@@ -278,13 +284,56 @@ def measure_naive(url: str, artworks: list[tuple[int, str]], model_dir: Path) ->
     }
 
 
+def measure_embed_alone(model_dir: Path, decoded: list[Decoded], batch_size: int, cores: int, precision: str) -> float:
+    """The embed stage alone at one precision, its model loaded and run on a model thread as in the pipeline."""
+    model_thread = ModelThread()
+    try:
+        model_thread.run(torch.set_num_threads, cores)
+        model = model_thread.run(load_clip, str(model_dir), device="cpu", precision=precision, text=False)
+        return measure_embed(decoded, EmbedBatch(model, model_thread), batch_size)
+    finally:
+        model_thread.close()
+
+
+def precision_report(embed_rate: float, rounds: list[tuple[float, EmbedSummary]], workers: int) -> dict:
+    """One precision's figures: the embed stage alone, the bare model, the pipeline and their paired ratio."""
+    # Each round measures the bare model and then the pipeline back to back: their ratio is the paired figure.
+    ratios = sorted(summary.images_per_s / model for model, summary in rounds)
+    model_rate = max(model for model, _ in rounds)
+    best = max((summary for _, summary in rounds), key=lambda summary: summary.images_per_s)
+    end_to_end = round(best.images_per_s, 2)
+    return {
+        "embed_stage_alone_images_per_s": embed_rate,
+        "end_to_end_images_per_s": end_to_end,
+        "model_images_per_s": model_rate,
+        "pipeline_to_model_ratio": round(ratios[len(ratios) // 2], 3),  # median over rounds
+        "best_end_to_end_to_best_model_ratio": round(end_to_end / model_rate, 3),
+        # from the first claim to the last write of the best round; loading the model is not counted
+        "end_to_end": {
+            "embedded": best.embedded,
+            "failed": best.failed,
+            "seconds": round(best.elapsed_s, 2),
+            "embed_stage_busy_fraction": round(best.stages["embed"].busy_s / workers / best.elapsed_s, 3),
+            "stages_busy_images_per_s": {name: round(s.rate, 2) for name, s in best.stages.items()},
+        },
+        "rounds": [
+            {"model_images_per_s": model, "end_to_end_images_per_s": round(summary.images_per_s, 2)}
+            for model, summary in rounds
+        ],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=EmbedOptions.batch_size)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--naive-images", type=int, default=64, help="images for the (slow) naive baseline")
     parser.add_argument("--rounds", type=int, default=3, help="bare model + pipeline rounds (paired)")
+    parser.add_argument(
+        "--precisions", default="auto,int8", help="comma-separated; the first is the headline, each is paired"
+    )
     args = parser.parse_args()
+    precisions = args.precisions.split(",")
     cores = len(os.sched_getaffinity(0))
     options = EmbedOptions(batch_size=args.batch_size, device="cpu")
     paintings = collect_paintings()
@@ -302,35 +351,32 @@ def main() -> None:
         artworks = insert_artworks(url, base, paintings)
         settings = Settings(database_url=url, home=work / "home", model=str(model_dir), device="cpu")
 
-        torch.set_num_threads(cores)
-        model = load_clip(str(model_dir), device="cpu", text=False)
         with connect(url, autocommit=True) as conn:
             claims = claim_pending_artworks(conn, len(artworks), 600, settings.max_embed_attempts)
         reset_artworks(url)
+        spec = load_clip(str(model_dir), device="cpu", text=False).preprocess_spec
         downloaded, download_s = measure_download(claims, options.download_concurrency)
-        decoded, decode_s = measure_decode(downloaded, model.preprocess_spec, options.decode_threads)
-        embed_rate = measure_embed(decoded, EmbedBatch(model), args.batch_size)
+        decoded, decode_s = measure_decode(downloaded, spec, options.decode_threads)
+        embed_rates = {p: measure_embed_alone(model_dir, decoded, args.batch_size, cores, p) for p in precisions}
         write_rate = measure_write(url, args.batch_size, settings)
-        del model
 
-        # Other work on a shared machine comes and goes: alternate the bare model and the pipeline.
-        rounds = []
+        # Other work on a shared machine comes and goes: alternate the bare model and the pipeline, and the precisions.
+        rounds: dict[str, list[tuple[float, EmbedSummary]]] = {p: [] for p in precisions}
         for _ in range(args.rounds):
-            model_rate = measure_model(model_dir, args.batch_size, args.workers, cores)
-            reset_artworks(url)
-            summary = embed_pending(settings, batch_size=args.batch_size, workers=args.workers)
-            rounds.append((model_rate, summary))
+            for precision in precisions:
+                model_rate = measure_model(model_dir, args.batch_size, args.workers, cores, precision)
+                reset_artworks(url)
+                run_settings = settings.model_copy(update={"precision": precision})
+                summary = embed_pending(run_settings, batch_size=args.batch_size, workers=args.workers)
+                rounds[precision].append((model_rate, summary))
         naive = measure_naive(url, artworks[: args.naive_images], model_dir)
     finally:
         server.kill()
         stop_embedded(pgdata)
         shutil.rmtree(work, ignore_errors=True)
 
-    # Each round measures the bare model and then the pipeline back to back: their ratio is the paired figure.
-    ratios = sorted(s.images_per_s / model for model, s in rounds)
-    model_rate = max(model for model, _ in rounds)
-    summary = max((summary for _, summary in rounds), key=lambda summary: summary.images_per_s)
-    end_to_end = round(summary.images_per_s, 2)
+    by_precision = {p: precision_report(embed_rates[p], rounds[p], args.workers) for p in precisions}
+    headline = by_precision[precisions[0]]
     print(
         json.dumps(
             {
@@ -340,40 +386,33 @@ def main() -> None:
                 "model": "ViT-B/32 architecture, random weights",
                 "device": "cpu",
                 "cpu_cores": cores,
-                "precision": "bfloat16" if cpu_supports_bf16() else "float32",
+                "precision": resolved_precision(precisions[0]),
                 "batch_size": args.batch_size,
                 "workers": args.workers,
                 "stages_alone_images_per_s": {
                     "download": rate(len(claims), download_s),
                     "decode_preprocess": rate(len(downloaded), decode_s),
-                    "embed": embed_rate,
+                    "embed": headline["embed_stage_alone_images_per_s"],
                     "write": write_rate,
                 },
-                "end_to_end_images_per_s": end_to_end,
-                "model_images_per_s": model_rate,
-                "pipeline_to_model_ratio": round(ratios[len(ratios) // 2], 3),  # median over rounds
-                "best_end_to_end_to_best_model_ratio": round(end_to_end / model_rate, 3),
-                # from the first claim to the last write of the best round; loading the model is not counted
-                "end_to_end": {
-                    "embedded": summary.embedded,
-                    "failed": summary.failed,
-                    "seconds": round(summary.elapsed_s, 2),
-                    "embed_stage_busy_fraction": round(
-                        summary.stages["embed"].busy_s / args.workers / summary.elapsed_s, 3
-                    ),
-                    "stages_busy_images_per_s": {name: round(s.rate, 2) for name, s in summary.stages.items()},
-                },
-                "rounds": [
-                    {"model_images_per_s": model, "end_to_end_images_per_s": round(s.images_per_s, 2)}
-                    for model, s in rounds
-                ],
+                **{key: value for key, value in headline.items() if key != "embed_stage_alone_images_per_s"},
+                "by_precision": {resolved_precision(p): report for p, report in by_precision.items()},
                 "naive": naive,
-                "pipeline_to_naive_ratio": round(end_to_end / naive["end_to_end_images_per_s"], 2),
+                "pipeline_to_naive_ratio": round(
+                    headline["end_to_end_images_per_s"] / naive["end_to_end_images_per_s"], 2
+                ),
                 "load_average_1m_at_end": round(os.getloadavg()[0], 2),
             },
             indent=2,
         )
     )
+
+
+def resolved_precision(precision: str) -> str:
+    """'auto' named as what it picks on this CPU."""
+    if precision != "auto":
+        return precision
+    return "bfloat16" if cpu_supports_bf16() else "float32"
 
 
 if __name__ == "__main__":

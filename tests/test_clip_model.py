@@ -43,7 +43,7 @@ def _our_vectors(model_dir: Path, precision: str) -> tuple[np.ndarray, np.ndarra
     return model.embed_pixels(normalise_batch(crops, spec)), model.embed_texts(TEXTS)
 
 
-@pytest.mark.parametrize(("precision", "floor"), [("float32", 0.999), ("bfloat16", 0.99)])
+@pytest.mark.parametrize(("precision", "floor"), [("float32", 0.999), ("bfloat16", 0.99), ("int8", 0.99)])
 def test_embeddings_equal_reference(
     tiny_clip_dir: Path, reference: tuple[np.ndarray, np.ndarray], precision: str, floor: float
 ) -> None:
@@ -53,6 +53,13 @@ def test_embeddings_equal_reference(
     np.testing.assert_allclose(np.linalg.norm(image, axis=1), 1.0, atol=1e-5)
     assert (image * ref_image).sum(axis=1).min() >= floor
     assert (text * ref_text).sum(axis=1).min() >= floor
+
+
+def test_int8_quantizes_every_linear_layer(tiny_clip_dir: Path) -> None:
+    model = load_clip(str(tiny_clip_dir), device="cpu", precision="int8")
+    assert model.precision == "int8"
+    for tower in (model.vision, model.text):
+        assert not any(type(layer) is torch.nn.Linear for layer in tower.modules())
 
 
 def test_long_text_is_truncated_to_77_tokens(tiny_clip_dir: Path) -> None:

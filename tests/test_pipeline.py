@@ -73,7 +73,9 @@ def reference_vectors(model_dir: Path, images: list[bytes]) -> np.ndarray:
     return features / np.linalg.norm(features, axis=1, keepdims=True)
 
 
-def test_vectors_equal_the_reference_path(settings: Settings, image_server: ImageServer) -> None:
+@pytest.mark.parametrize("precision", ["auto", "int8"])
+def test_vectors_equal_the_reference_path(settings: Settings, image_server: ImageServer, precision: str) -> None:
+    settings = settings.model_copy(update={"precision": precision})
     big = jpeg(Image.open(FIXTURE_IMAGES[3]).convert("RGB").resize((1200, 1600)), quality=92)
     images = [path.read_bytes() for path in FIXTURE_IMAGES] + [big]  # the big one is decoded with draft
     ids = insert_artworks(settings.database_url, [image_server.add(f"{i}.jpg", d) for i, d in enumerate(images)])

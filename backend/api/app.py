@@ -69,7 +69,11 @@ def _start_services(settings: Settings) -> tuple:
     pool = create_pool(database_url(settings), max_size=POOL_SIZE)
     embedder = QueryEmbedder(
         lambda: load_clip(
-            settings.model, device=settings.device, allow_random=settings.allow_random_weights, home=settings.home
+            settings.model,
+            device=settings.device,
+            precision=settings.precision,
+            allow_random=settings.allow_random_weights,
+            home=settings.home,
         ),
         settings.text_cache_size,
     )

@@ -1,19 +1,19 @@
 """Query vectors for the API: texts through an LRU cache and micro-batches, uploads through the pipeline's
-preprocessing. Every torch call (the load included) runs on one model thread: concurrent calls would only fight
-over the same cores, and with one OpenMP thread team, not one per caller, torch's workers stay warm between calls
-(a text query measured ~1.7x faster on 2 cores). One forward pass over the texts that queued up meanwhile costs
+preprocessing. Every torch call runs on the model thread (see backend.model_thread), one at a time: concurrent
+calls would only fight over the same cores, while one forward pass over the texts that queued up meanwhile costs
 little more than over one of them."""
 
 import asyncio
 import queue
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 
 from backend.clip_model import ClipModel
 from backend.images import load_for_clip, normalise_batch
+from backend.model_thread import ModelThread
 
 MAX_TEXT_BATCH = 32
 
@@ -22,8 +22,8 @@ class QueryEmbedder:
     """Embeds search queries; texts that arrive together share one forward pass."""
 
     def __init__(self, load_model: Callable[[], ClipModel], text_cache_size: int) -> None:
-        self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        self.model: ClipModel = self._model_thread.submit(load_model).result()
+        self._model_thread = ModelThread()
+        self.model = self._model_thread.run(load_model)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = text_cache_size
         self._texts: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
@@ -46,11 +46,11 @@ class QueryEmbedder:
         """An uploaded image's unit vector (dim,); ImageError when it cannot be decoded."""
         spec = self.model.preprocess_spec
         pixels = normalise_batch([load_for_clip(data, spec)], spec)  # decoding runs in the request's thread
-        return self._model_thread.submit(self.model.embed_pixels, pixels).result()[0]
+        return self._model_thread.run(self.model.embed_pixels, pixels)[0]
 
     def close(self) -> None:
         """Finish what is queued and stop the model thread."""
-        self._model_thread.shutdown(wait=True)
+        self._model_thread.close()
 
     def _embed_waiting_texts(self) -> None:
         """On the model thread: embed every text waiting (up to a batch) together and hand out the vectors."""

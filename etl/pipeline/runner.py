@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from backend.clip_model import load_clip
+from backend.clip_model import ClipModel, load_clip
 from backend.database import connect, database_url
 from backend.migrate import check_model_dimension
+from backend.model_thread import ModelThread
 from backend.projection import load_current
 from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork, fail_exhausted_artworks, release_claims
@@ -75,14 +76,35 @@ def run_worker(
     signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
 ) -> EmbedSummary:
     """One worker's run: load the model, check it fits the column, then run the stages until the work is done."""
+    model_thread = ModelThread()
+    try:
+        model = model_thread.run(_load_model, settings, options)
+        return _run_stages(settings, options, model, model_thread, on_progress, signals)
+    finally:
+        model_thread.close()
+
+
+def _load_model(settings: Settings, options: EmbedOptions) -> ClipModel:
+    """On the model thread: torch's thread count (its OpenMP team is this thread's), then the vision tower."""
     torch.set_num_threads(options.torch_threads or len(os.sched_getaffinity(0)))
-    model = load_clip(
+    return load_clip(
         settings.model,
         device=options.device,
+        precision=settings.precision,
         text=False,
         allow_random=settings.allow_random_weights,
         home=settings.home,
     )
+
+
+def _run_stages(
+    settings: Settings,
+    options: EmbedOptions,
+    model: ClipModel,
+    model_thread: ModelThread,
+    on_progress: ProgressCallback | None,
+    signals: tuple[signal.Signals, ...],
+) -> EmbedSummary:
     url = database_url(settings)
     with (
         connect(url, autocommit=True) as control,
@@ -99,7 +121,7 @@ def run_worker(
             ),
             download=DownloadLoop(options.download_concurrency, policy=options.download_retries),
             decode=DecodeImage(model.preprocess_spec),
-            embed=EmbedBatch(model),
+            embed=EmbedBatch(model, model_thread),
             write=WriteResults(write_conn, model.name, projection, settings.max_embed_attempts),
             options=options,
         )
