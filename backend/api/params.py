@@ -16,7 +16,7 @@ NO_NUL = r"^[^\x00]*$"  # Postgres text cannot hold NUL
 K = Annotated[int, Query(ge=1, le=MAX_K, description="how many hits")]
 
 
-def search_filters(
+async def search_filters(
     museum: Annotated[
         str | None, Query(max_length=100, pattern=NO_NUL, description="source, e.g. aic or rijksmuseum")
     ] = None,
@@ -27,7 +27,7 @@ def search_filters(
     date_to: Annotated[int | None, Query(ge=-YEAR_BOUND, le=YEAR_BOUND, description="latest year")] = None,
     min_score: Annotated[float | None, Query(ge=-1.0, le=1.0, description="lowest cosine similarity")] = None,
 ) -> Filters:
-    """The optional filters of a search."""
+    """The optional filters of a search (a coroutine: pure validation, no thread-pool hop)."""
     if date_from is not None and date_to is not None and date_from > date_to:
         raise HTTPException(422, "date_from must not be later than date_to")
     return Filters(museum=museum, type=type, date_from=date_from, date_to=date_to, min_score=min_score)
