@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IMAGES = sorted((ROOT / "tests" / "fixtures" / "images").glob("*.jpg"))
 DIM = 512
 EF_SEARCH_VALUES = (20, 40, 64, 100, 128, 160, 200)
+TEXTS_PER_ROUND = 200  # new texts for one client; the 16-client round asks twice as many
 WORDS = [
     "gloomy",
     "winter",
@@ -227,16 +228,11 @@ async def load_test(base: str, requests: list[dict], concurrency: int) -> dict[s
     }
 
 
-def endpoint_requests(n_vectors: int, rng: np.random.Generator, scale: int) -> dict[str, list[dict]]:
-    """Distinct text queries (no cache hits), repeated ones (cache hits), similar by random id, uploads."""
-    phrases = [" ".join(words) for words in itertools.permutations(WORDS, 3)]
-    picked = rng.choice(len(phrases), size=60 * scale, replace=False)
-    repeated = [phrases[i] for i in picked[:10]]
+def endpoint_requests(n_vectors: int, rng: np.random.Generator, scale: int, texts: list[str]) -> dict[str, list[dict]]:
+    """New texts (each asked once: no cache hits), repeated ones (cache hits), similar by random id, uploads."""
     return {
-        "text": [{"method": "GET", "path": f"/api/search?k=20&q={phrases[i]}"} for i in picked],
-        "text_cached": [
-            {"method": "GET", "path": f"/api/search?k=20&q={repeated[n % 10]}"} for n in range(100 * scale)
-        ],
+        "text": [{"method": "GET", "path": f"/api/search?k=20&q={text}"} for text in texts],
+        "text_cached": [{"method": "GET", "path": f"/api/search?k=20&q={texts[n % 10]}"} for n in range(100 * scale)],
         "similar": [
             {"method": "GET", "path": f"/api/artworks/{rng.integers(1, n_vectors + 1)}/similar?k=20"}
             for _ in range(200 * scale)
@@ -257,12 +253,15 @@ def measure_endpoints(url: str, home: Path, n_vectors: int, concurrency: int) ->
     server = start_server(url, model_dir, home, port)
     base = f"http://127.0.0.1:{port}"
     rng = np.random.default_rng(2)
+    phrases = [" ".join(words) for words in itertools.permutations(WORDS, 3)]
+    texts = iter([phrases[i] for i in rng.permutation(len(phrases))])  # no text is asked twice by accident
+    warm_up = endpoint_requests(n_vectors, rng, 1, list(itertools.islice(texts, 10)))
     try:
         results: dict[str, object] = {}
         for clients, scale in ((1, 1), (concurrency, 2)):
-            plan = endpoint_requests(n_vectors, rng, scale)
+            plan = endpoint_requests(n_vectors, rng, scale, list(itertools.islice(texts, TEXTS_PER_ROUND * scale)))
             for name in ("similar", "text", "text_cached", "upload"):
-                asyncio.run(load_test(base, plan[name][:5], 1))  # warm-up: caches, pool, JIT paths
+                asyncio.run(load_test(base, warm_up[name][:5], 1))  # warm-up: caches, pool, JIT paths
                 results[f"{name}_clients_{clients}"] = asyncio.run(load_test(base, plan[name], clients))
         return results
     finally:
