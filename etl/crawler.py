@@ -153,6 +153,19 @@ def _resume_points(conn: psycopg.Connection, source: str, partitions: list[Parti
     ]
 
 
+@dataclass(frozen=True)
+class CrawlJob:
+    """What every worker process of one crawl shares: the work list, the cross-process counters, the event queue."""
+
+    source: Source
+    db_url: str
+    options: CrawlOptions
+    todo: list[tuple[Partition, dict]]
+    next_partition: Synchronized  # index of the next unclaimed partition in todo
+    stored: Synchronized  # records stored so far, for --limit over all processes
+    events: "mp.Queue[dict[str, Any]]"
+
+
 def _run_workers(
     source: Source,
     db_url: str,
@@ -166,13 +179,12 @@ def _run_workers(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     context = mp.get_context("spawn")
-    next_partition = context.Value("i", 0)
-    stored = context.Value("q", 0)
     events = context.Queue()
+    job = CrawlJob(source, db_url, options, todo, context.Value("i", 0), context.Value("q", 0), events)
     workers = [
         context.Process(
             target=worker_main,
-            args=(source, db_url, options, todo, next_partition, stored, events),
+            args=(job,),
             name=f"crawl-{source.name}-{n}",
             daemon=True,
         )
@@ -215,20 +227,12 @@ def _run_workers(
             summary.crashes.append(f"{worker.name} exited with code {worker.exitcode}")
 
 
-def worker_main(
-    source: Source,
-    db_url: str,
-    options: CrawlOptions,
-    todo: list[tuple[Partition, dict]],
-    next_partition: Synchronized,
-    stored: Synchronized,
-    events: "mp.Queue[dict[str, Any]]",
-) -> None:
+def worker_main(job: CrawlJob) -> None:
     """A worker process: claim partitions one by one until none is left; report every page."""
     try:
-        asyncio.run(_worker(source, db_url, options, todo, next_partition, stored, events))
+        asyncio.run(_worker(job))
     except Exception as exc:
-        events.put({"crash": f"{type(exc).__name__}: {exc}"})
+        job.events.put({"crash": f"{type(exc).__name__}: {exc}"})
         raise
 
 
@@ -246,40 +250,21 @@ class _Reporter:
         self.events.put({**counts, "retries": retries})
 
 
-async def _worker(
-    source: Source,
-    db_url: str,
-    options: CrawlOptions,
-    todo: list[tuple[Partition, dict]],
-    next_partition: Synchronized,
-    stored: Synchronized,
-    events: "mp.Queue[dict[str, Any]]",
-) -> None:
-    async with options.client() as client:
-        reporter = _Reporter(client, events)
-        lanes = min(options.concurrency, MAX_PARTITIONS_IN_FLIGHT)
-        await asyncio.gather(
-            *(_lane(source, db_url, options, todo, next_partition, stored, client, reporter) for _ in range(lanes))
-        )
+async def _worker(job: CrawlJob) -> None:
+    async with job.options.client() as client:
+        reporter = _Reporter(client, job.events)
+        lanes = min(job.options.concurrency, MAX_PARTITIONS_IN_FLIGHT)
+        await asyncio.gather(*(_lane(job, client, reporter) for _ in range(lanes)))
         reporter.send()
 
 
-async def _lane(
-    source: Source,
-    db_url: str,
-    options: CrawlOptions,
-    todo: list[tuple[Partition, dict]],
-    next_partition: Synchronized,
-    stored: Synchronized,
-    client: HttpClient,
-    reporter: _Reporter,
-) -> None:
+async def _lane(job: CrawlJob, client: HttpClient, reporter: _Reporter) -> None:
     """One partition at a time, on its own database connection."""
-    conn = await asyncio.to_thread(connect, db_url)
+    conn = await asyncio.to_thread(connect, job.db_url)
     try:
-        while (index := _claim(next_partition, len(todo))) is not None:
-            partition, cursor = todo[index]
-            await _crawl_partition(source, partition, cursor, options, stored, client, conn, reporter)
+        while (index := _claim(job.next_partition, len(job.todo))) is not None:
+            partition, cursor = job.todo[index]
+            await _crawl_partition(job, partition, cursor, client, conn, reporter)
     finally:
         conn.close()
 
@@ -307,16 +292,15 @@ def _limit_reached(stored: Synchronized, limit: int | None) -> bool:
 
 
 async def _crawl_partition(
-    source: Source,
+    job: CrawlJob,
     partition: Partition,
     cursor: dict[str, Any],
-    options: CrawlOptions,
-    stored: Synchronized,
     client: HttpClient,
     conn: psycopg.Connection,
     reporter: _Reporter,
 ) -> None:
     """Page by page from cursor; each page's records and the next cursor are committed together."""
+    source, options, stored = job.source, job.options, job.stored
     parent = mp.parent_process()
     while not _limit_reached(stored, options.limit) and (parent is None or parent.is_alive()):
         try:
