@@ -10,7 +10,7 @@ AIC answers IIIF URLs and the pipeline asks for the width the AIC source stores 
 rendition, made once at server start from the 843 px files); WGA files are served as they are.
 
     .venv/bin/python benchmarks/pipeline.py [--batch-size 32] [--workers 1] [--naive-images 64]
-        [--precisions auto,int8] [--rounds 3]
+        [--device auto] [--precisions auto,int8] [--rounds 3]
 """
 
 import argparse
@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig
 
-from backend.clip_model import RANDOM_MARKER, cpu_supports_bf16, load_clip, save_random_clip
+from backend.clip_model import RANDOM_MARKER, load_clip, resolve_device, resolve_precision, save_random_clip
 from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.model_thread import ModelThread
@@ -201,7 +201,7 @@ def measure_embed(decoded: list[Decoded], embed: EmbedBatch, batch_size: int) ->
     return rate(sum(map(len, batches)), time.perf_counter() - started)
 
 
-def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int, precision: str) -> float:
+def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int, device: str, precision: str) -> float:
     """The bare model in the pipeline's layout: `workers` processes sharing the cores, each embedding the same
     ready batch again and again, nothing else running; images/s summed over the processes."""
     context = multiprocessing.get_context("spawn")
@@ -209,7 +209,7 @@ def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int, pr
     start = context.Barrier(workers)
     threads = max(1, cores // workers)
     processes = [
-        context.Process(target=run_bare_model, args=(model_dir, batch_size, threads, precision, start, results))
+        context.Process(target=run_bare_model, args=(model_dir, batch_size, threads, device, precision, start, results))
         for _ in range(workers)
     ]
     for process in processes:
@@ -221,11 +221,11 @@ def measure_model(model_dir: Path, batch_size: int, workers: int, cores: int, pr
 
 
 def run_bare_model(
-    model_dir: Path, batch_size: int, threads: int, precision: str, start: object, results: object
+    model_dir: Path, batch_size: int, threads: int, device: str, precision: str, start: object, results: object
 ) -> None:
     """One bare-model process (see measure_model)."""
     torch.set_num_threads(threads)
-    model = load_clip(str(model_dir), device="cpu", precision=precision, text=False)
+    model = load_clip(str(model_dir), device=device, precision=precision, text=False)
     pixels = np.random.default_rng(0).normal(size=(batch_size, 3, 224, 224)).astype(np.float32)
     model.embed_pixels(pixels)
     start.wait()
@@ -251,9 +251,9 @@ def measure_write(url: str, batch_size: int, settings: Settings) -> float:
     return rate(count, seconds)
 
 
-def measure_naive(url: str, artworks: list[tuple[int, str]], model_dir: Path) -> dict:
+def measure_naive(url: str, artworks: list[tuple[int, str]], model_dir: Path, device: str) -> dict:
     """One image at a time: full-size download, full decode + CLIPImageProcessor, float32, one transaction each."""
-    model = load_clip(str(model_dir), device="cpu", precision="float32", text=False)
+    model = load_clip(str(model_dir), device=device, precision="float32", text=False)
     processor = model.image_processor
     seconds = {"download": 0.0, "decode_preprocess": 0.0, "embed": 0.0, "write": 0.0}
     with connect(url, autocommit=True) as conn:
@@ -284,12 +284,14 @@ def measure_naive(url: str, artworks: list[tuple[int, str]], model_dir: Path) ->
     }
 
 
-def measure_embed_alone(model_dir: Path, decoded: list[Decoded], batch_size: int, cores: int, precision: str) -> float:
+def measure_embed_alone(
+    model_dir: Path, decoded: list[Decoded], batch_size: int, cores: int, device: str, precision: str
+) -> float:
     """The embed stage alone at one precision, its model loaded and run on a model thread as in the pipeline."""
     model_thread = ModelThread()
     try:
         model_thread.run(torch.set_num_threads, cores)
-        model = model_thread.run(load_clip, str(model_dir), device="cpu", precision=precision, text=False)
+        model = model_thread.run(load_clip, str(model_dir), device=device, precision=precision, text=False)
         return measure_embed(decoded, EmbedBatch(model, model_thread), batch_size)
     finally:
         model_thread.close()
@@ -329,13 +331,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--naive-images", type=int, default=64, help="images for the (slow) naive baseline")
     parser.add_argument("--rounds", type=int, default=3, help="bare model + pipeline rounds (paired)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument(
-        "--precisions", default="auto,int8", help="comma-separated; the first is the headline, each is paired"
+        "--precisions", help="comma-separated, the first is the headline (default: auto,int8 on CPU, auto on CUDA)"
     )
     args = parser.parse_args()
-    precisions = args.precisions.split(",")
+    device = resolve_device(args.device)
+    precisions = (args.precisions or ("auto,int8" if device == "cpu" else "auto")).split(",")
     cores = len(os.sched_getaffinity(0))
-    options = EmbedOptions(batch_size=args.batch_size, device="cpu")
+    options = EmbedOptions(batch_size=args.batch_size, device=device)
     paintings = collect_paintings()
     work = Path(tempfile.mkdtemp(prefix="artsearch-bench-"))
     context = multiprocessing.get_context("spawn")
@@ -349,7 +353,7 @@ def main() -> None:
         model_dir = random_vit_b32()
         base = receive.recv()
         artworks = insert_artworks(url, base, paintings)
-        settings = Settings(database_url=url, home=work / "home", model=str(model_dir), device="cpu")
+        settings = Settings(database_url=url, home=work / "home", model=str(model_dir), device=device)
 
         with connect(url, autocommit=True) as conn:
             claims = claim_pending_artworks(conn, len(artworks), 600, settings.max_embed_attempts)
@@ -357,19 +361,21 @@ def main() -> None:
         spec = load_clip(str(model_dir), device="cpu", text=False).preprocess_spec
         downloaded, download_s = measure_download(claims, options.download_concurrency)
         decoded, decode_s = measure_decode(downloaded, spec, options.decode_threads)
-        embed_rates = {p: measure_embed_alone(model_dir, decoded, args.batch_size, cores, p) for p in precisions}
+        embed_rates = {
+            p: measure_embed_alone(model_dir, decoded, args.batch_size, cores, device, p) for p in precisions
+        }
         write_rate = measure_write(url, args.batch_size, settings)
 
         # Other work on a shared machine comes and goes: alternate the bare model and the pipeline, and the precisions.
         rounds: dict[str, list[tuple[float, EmbedSummary]]] = {p: [] for p in precisions}
         for _ in range(args.rounds):
             for precision in precisions:
-                model_rate = measure_model(model_dir, args.batch_size, args.workers, cores, precision)
+                model_rate = measure_model(model_dir, args.batch_size, args.workers, cores, device, precision)
                 reset_artworks(url)
                 run_settings = settings.model_copy(update={"precision": precision})
                 summary = embed_pending(run_settings, batch_size=args.batch_size, workers=args.workers)
                 rounds[precision].append((model_rate, summary))
-        naive = measure_naive(url, artworks[: args.naive_images], model_dir)
+        naive = measure_naive(url, artworks[: args.naive_images], model_dir, device)
     finally:
         server.kill()
         stop_embedded(pgdata)
@@ -384,9 +390,9 @@ def main() -> None:
                 "sources": {s: sum(p.source == s for p in paintings) for s in ("aic", "wga")},
                 "requested_rendition": f"AIC IIIF {EMBED_WIDTH}px wide (naive: {FULL_WIDTH}px), WGA as served",
                 "model": "ViT-B/32 architecture, random weights",
-                "device": "cpu",
+                "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
                 "cpu_cores": cores,
-                "precision": resolved_precision(precisions[0]),
+                "precision": resolved_precision(precisions[0], device),
                 "batch_size": args.batch_size,
                 "workers": args.workers,
                 "stages_alone_images_per_s": {
@@ -396,7 +402,7 @@ def main() -> None:
                     "write": write_rate,
                 },
                 **{key: value for key, value in headline.items() if key != "embed_stage_alone_images_per_s"},
-                "by_precision": {resolved_precision(p): report for p, report in by_precision.items()},
+                "by_precision": {resolved_precision(p, device): report for p, report in by_precision.items()},
                 "naive": naive,
                 "pipeline_to_naive_ratio": round(
                     headline["end_to_end_images_per_s"] / naive["end_to_end_images_per_s"], 2
@@ -408,11 +414,11 @@ def main() -> None:
     )
 
 
-def resolved_precision(precision: str) -> str:
-    """'auto' named as what it picks on this CPU."""
+def resolved_precision(precision: str, device: str) -> str:
+    """'auto' named as what it picks on this device."""
     if precision != "auto":
         return precision
-    return "bfloat16" if cpu_supports_bf16() else "float32"
+    return str(resolve_precision(device, "auto")).removeprefix("torch.")
 
 
 if __name__ == "__main__":
