@@ -80,6 +80,11 @@ def resolve_precision(device: str, precision: Precision) -> torch.dtype:
     return torch.bfloat16 if cpu_supports_bf16() else torch.float32
 
 
+def precision_name(device: str, precision: Precision) -> str:
+    """What a precision setting means on a device, by name: bfloat16, float16, float32 or int8."""
+    return "int8" if precision == "int8" else str(resolve_precision(device, precision)).removeprefix("torch.")
+
+
 def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:
     """Every nn.Linear as int8 weights with activations quantized per call (PyTorch's dynamic quantization).
     Measured 1.4-1.5x the images/s of bfloat16 for ViT-B/32 on 2 CPU cores. torch.ao marks this API deprecated
@@ -113,7 +118,7 @@ class ClipModel:
         self.image_processor = image_processor
         self.device = device
         self.dtype = dtype
-        self.precision = precision  # what the benchmarks and logs report: bfloat16, float32, float16 or int8
+        self.precision = precision  # by name: bfloat16, float32, float16 or int8 (see precision_name)
         self.random_weights = random_weights
         config = (vision or text).config
         self.dim: int = config.projection_dim
@@ -239,9 +244,16 @@ def _load_parts(
     tokenizer = CLIPTokenizer.from_pretrained(name, **opts) if text else None
     processor = CLIPImageProcessorPil.from_pretrained(name, **opts)
     random_weights = Path(name, RANDOM_MARKER).exists()
-    precision_name = "int8" if precision == "int8" else str(dtype).removeprefix("torch.")
     return ClipModel(
-        name, vision_model, text_model, tokenizer, processor, device, dtype, precision_name, random_weights
+        name,
+        vision_model,
+        text_model,
+        tokenizer,
+        processor,
+        device,
+        dtype,
+        precision_name(device, precision),
+        random_weights,
     )
 
 

@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig
 
-from backend.clip_model import RANDOM_MARKER, load_clip, resolve_device, resolve_precision, save_random_clip
+from backend.clip_model import RANDOM_MARKER, load_clip, precision_name, resolve_device, save_random_clip
 from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.model_thread import ModelThread
@@ -392,7 +392,7 @@ def main() -> None:
                 "model": "ViT-B/32 architecture, random weights",
                 "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
                 "cpu_cores": cores,
-                "precision": resolved_precision(precisions[0], device),
+                "precision": precision_name(device, precisions[0]),
                 "batch_size": args.batch_size,
                 "workers": args.workers,
                 "stages_alone_images_per_s": {
@@ -402,7 +402,7 @@ def main() -> None:
                     "write": write_rate,
                 },
                 **{key: value for key, value in headline.items() if key != "embed_stage_alone_images_per_s"},
-                "by_precision": {resolved_precision(p, device): report for p, report in by_precision.items()},
+                "by_precision": {precision_name(device, p): report for p, report in by_precision.items()},
                 "naive": naive,
                 "pipeline_to_naive_ratio": round(
                     headline["end_to_end_images_per_s"] / naive["end_to_end_images_per_s"], 2
@@ -412,13 +412,6 @@ def main() -> None:
             indent=2,
         )
     )
-
-
-def resolved_precision(precision: str, device: str) -> str:
-    """'auto' named as what it picks on this device."""
-    if precision != "auto":
-        return precision
-    return str(resolve_precision(device, "auto")).removeprefix("torch.")
 
 
 if __name__ == "__main__":
