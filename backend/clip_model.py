@@ -6,7 +6,6 @@ Vectors are L2-normalised float32 numpy arrays, so inner product = cosine everyw
 import logging
 import os
 import socket
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,6 +23,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from backend.cpu_linear import IMAGE_ROWS_HINT, TEXT_ROWS_HINT, can_pack, pack_linears, quantize_linear_int8
 from backend.errors import ArtsearchError
 
 log = logging.getLogger(__name__)
@@ -83,17 +83,6 @@ def resolve_precision(device: str, precision: Precision) -> torch.dtype:
 def precision_name(device: str, precision: Precision) -> str:
     """What a precision setting means on a device, by name: bfloat16, float16, float32 or int8."""
     return "int8" if precision == "int8" else str(resolve_precision(device, precision)).removeprefix("torch.")
-
-
-def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:
-    """Every nn.Linear as int8 weights with activations quantized per call (PyTorch's dynamic quantization).
-    Measured 1.4-1.5x the images/s of bfloat16 for ViT-B/32 on 2 CPU cores. torch.ao marks this API deprecated
-    in favour of torchao, whose eager int8 path measured slower than bfloat16 here; torch is pinned, so it stays."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
-        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
-        warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*")
-        return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 class ClipModel:
@@ -241,6 +230,9 @@ def _load_parts(
     if precision == "int8":
         vision_model = quantize_linear_int8(vision_model) if vision_model else None
         text_model = quantize_linear_int8(text_model) if text_model else None
+    elif device == "cpu" and can_pack(dtype):
+        vision_model = pack_linears(vision_model, IMAGE_ROWS_HINT) if vision_model else None
+        text_model = pack_linears(text_model, TEXT_ROWS_HINT) if text_model else None
     tokenizer = CLIPTokenizer.from_pretrained(name, **opts) if text else None
     processor = CLIPImageProcessorPil.from_pretrained(name, **opts)
     random_weights = Path(name, RANDOM_MARKER).exists()

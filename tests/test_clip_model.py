@@ -9,6 +9,7 @@ from PIL import Image
 from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 
 from backend.clip_model import load_clip
+from backend.cpu_linear import PackedLinear, can_pack
 from backend.errors import ArtsearchError
 from backend.images import load_for_clip, normalise_batch
 from tests.conftest import FIXTURES
@@ -55,11 +56,31 @@ def test_embeddings_equal_reference(
     assert (text * ref_text).sum(axis=1).min() >= floor
 
 
-def test_int8_quantizes_every_linear_layer(tiny_clip_dir: Path) -> None:
-    model = load_clip(str(tiny_clip_dir), device="cpu", precision="int8")
-    assert model.precision == "int8"
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
+def test_cpu_towers_swap_every_linear_layer(tiny_clip_dir: Path, precision: str) -> None:
+    model = load_clip(str(tiny_clip_dir), device="cpu", precision=precision)
+    assert model.precision == precision
+    if precision == "int8":
+        expected = torch.ao.nn.quantized.dynamic.Linear
+    else:
+        expected = PackedLinear if can_pack(model.dtype) else torch.nn.Linear
     for tower in (model.vision, model.text):
-        assert not any(type(layer) is torch.nn.Linear for layer in tower.modules())
+        linears = [layer for layer in tower.modules() if isinstance(layer, (torch.nn.Linear, expected))]
+        assert linears and all(type(layer) is expected for layer in linears)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(1, 64), (3, 7, 64), (2, 200, 64)])
+def test_packed_linear_computes_what_the_plain_one_does(dtype: torch.dtype, shape: tuple[int, ...]) -> None:
+    if not can_pack(dtype):
+        pytest.skip(f"no packed oneDNN linear for {dtype} on this CPU")
+    torch.manual_seed(0)
+    plain = torch.nn.Linear(64, 96).to(dtype).eval()
+    x = torch.randn(shape).to(dtype)
+    with torch.inference_mode():
+        packed = PackedLinear(plain, rows_hint=16)(x)
+        torch.testing.assert_close(packed, plain(x))
+    assert packed.shape == (*shape[:-1], 96)
 
 
 def test_long_text_is_truncated_to_77_tokens(tiny_clip_dir: Path) -> None:
