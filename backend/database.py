@@ -116,10 +116,12 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     return conn
 
 
-def create_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPool:
-    """A connection pool whose connections know the vector type."""
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 30.0) -> ConnectionPool:
+    """A connection pool whose connections know the vector type; `timeout`: the longest wait for a connection."""
     connect(url).close()  # fail early, with the clear message, when the database is unreachable
-    pool = ConnectionPool(url, min_size=min_size, max_size=max_size, configure=_register_vector_if_present, open=False)
+    pool = ConnectionPool(
+        url, min_size=min_size, max_size=max_size, timeout=timeout, configure=_register_vector_if_present, open=False
+    )
     pool.open(wait=True, timeout=30)
     return pool
 

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from backend.api import deps
 from backend.api.app import create_app
 from backend.database import connect
 from backend.projection import fit_projection
@@ -268,7 +267,7 @@ def test_upload_over_the_limit_is_cut_off_while_streaming(client: TestClient) ->
 def test_database_unreachable_is_503(
     client: TestClient, settings: Settings, pg_server_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(deps, "POOL_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(client.app.state.pool, "timeout", 0.5)
     with psycopg.connect(pg_server_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {database_name(settings.database_url)} WITH (FORCE)")
     for path in ("/api/health", "/api/search?q=cat", "/api/artworks/1", "/api/artworks/1/similar"):

@@ -105,6 +105,15 @@ def exact_ids(conn: psycopg.Connection, query: np.ndarray, k: int) -> set[int]:
     return {row[0] for row in rows}
 
 
+def test_ef_search_is_set_for_the_query_only(synthetic: Synthetic) -> None:
+    conn = synthetic.conn
+    conn.commit()  # as a pooled connection is handed out: no transaction open, so SET LOCAL ends with the search's
+    before = conn.execute("SHOW hnsw.ef_search").fetchone()[0]
+    conn.commit()
+    nearest_artworks(conn, synthetic.vectors[3], 5, ef_search=123)
+    assert conn.execute("SHOW hnsw.ef_search").fetchone()[0] == before != "123"
+
+
 def test_scores_are_cosine_and_best_first(synthetic: Synthetic) -> None:
     conn, vectors = synthetic.conn, synthetic.vectors
     rows = nearest_artworks(conn, vectors[10], 5, ef_search=100)

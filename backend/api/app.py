@@ -22,6 +22,7 @@ from backend.settings import Settings
 log = logging.getLogger(__name__)
 FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 POOL_SIZE = 16  # one per concurrent request worth serving at once; Postgres itself has only the machine's cores
+POOL_TIMEOUT_S = 5.0  # how long a request waits for a database connection before answering 503
 NO_FRONTEND_PAGE = """<!doctype html><title>artsearch</title>
 <p>The artsearch API is running (<a href="/docs">API docs</a>), but the web app is not built yet:
 run <code>make setup</code> (or <code>npm run build</code> in <code>frontend/</code>) and restart.</p>"""
@@ -66,7 +67,7 @@ def _start_services(settings: Settings) -> tuple:
     from backend.migrate import check_model_dimension
     from backend.projection import load_current
 
-    pool = create_pool(database_url(settings), max_size=POOL_SIZE)
+    pool = create_pool(database_url(settings), max_size=POOL_SIZE, timeout=POOL_TIMEOUT_S)
     embedder = QueryEmbedder(
         lambda: load_clip(
             settings.model,

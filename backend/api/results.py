@@ -5,11 +5,20 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from backend.api.current_map import CurrentMap
 from backend.api.schemas import Point, Result
 from backend.projection import MapProjection
 from backend.store.search import vectors_of
 
 RENDITIONS = {"image_url": "image", "thumbnail_url": "thumbnail", "full_image_url": "full"}
+
+
+def placed_results(
+    conn: psycopg.Connection, rows: list[dict[str, Any]], current_map: CurrentMap
+) -> tuple[list[Result], MapProjection | None]:
+    """Search hits as Results on the current map, and that map (to place the query on as well)."""
+    projection = current_map.for_hits(conn, rows)
+    return to_results(conn, rows, projection), projection
 
 
 def to_results(conn: psycopg.Connection, rows: list[dict[str, Any]], projection: MapProjection | None) -> list[Result]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
@@ -98,21 +99,19 @@ def artworks_like(conn: psycopg.Connection, artwork_id: int, k: int, ef_search: 
 
 def _nearest(
     conn: psycopg.Connection,
-    sql: tuple[str, str],
+    statements: tuple[str, str],
     params: dict[str, Any],
     k: int,
     ef_search: int,
     filters: Filters,
 ) -> list[dict[str, Any]]:
     """The index path, then the exact one when a selective filter (or a small collection) left fewer than k."""
-    index_sql, exact_sql = sql
+    index_sql, exact_sql = statements
     fetch = min(k * OVERFETCH, MAX_EF_SEARCH) if filters.active else k + FETCH_SLACK
     params = {**vars(filters), **params, "k": k, "fetch": fetch}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         # ef_search bounds how many candidates HNSW returns, so it must cover the over-fetch.
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true)", (str(min(max(ef_search, fetch), MAX_EF_SEARCH)),)
-        )
+        cursor.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(min(max(ef_search, fetch), MAX_EF_SEARCH)))
         rows = cursor.execute(index_sql, params).fetchall()
         if len(rows) < k:
             rows = cursor.execute(exact_sql, params).fetchall()

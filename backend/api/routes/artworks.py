@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from backend.api.deps import Conn, CurrentMapDep, MetricsDep, SettingsDep
+from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
 from backend.api.params import DEFAULT_K, MAX_ID, K
-from backend.api.results import RENDITIONS, public_urls, to_results
+from backend.api.results import RENDITIONS, placed_results, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
 from backend.store.catalogue import artwork_by_id
 from backend.store.search import artworks_like
@@ -22,9 +22,10 @@ NOT_FOUND = {404: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
 
 @router.get("/{artwork_id}", response_model=Artwork, responses=NOT_FOUND)
-def get_artwork(artwork_id: ArtworkId, conn: Conn) -> Artwork:
+def get_artwork(artwork_id: ArtworkId, pool: PoolDep) -> Artwork:
     """The artwork with all its metadata and its place on the map."""
-    row = artwork_by_id(conn, artwork_id)
+    with pool.connection() as conn:
+        row = artwork_by_id(conn, artwork_id)
     if row is None:
         raise HTTPException(404, f"no artwork with id {artwork_id}")
     return Artwork(**public_urls(row))
@@ -33,19 +34,20 @@ def get_artwork(artwork_id: ArtworkId, conn: Conn) -> Artwork:
 @router.get("/{artwork_id}/similar", response_model=SimilarResponse, responses=NOT_FOUND)
 def similar_artworks(
     artwork_id: ArtworkId,
-    conn: Conn,
+    pool: PoolDep,
     current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
     k: K = DEFAULT_K,
 ) -> SimilarResponse:
     """The k artworks nearest to this one ("more like this"), the artwork itself excluded."""
-    rows = artworks_like(conn, artwork_id, k, settings.hnsw_ef_search)
-    if rows is None:
-        raise HTTPException(404, f"no embedded artwork with id {artwork_id}")
-    projection = current_map.for_hits(conn, rows)
+    with pool.connection() as conn:
+        rows = artworks_like(conn, artwork_id, k, settings.hnsw_ef_search)
+        if rows is None:
+            raise HTTPException(404, f"no embedded artwork with id {artwork_id}")
+        results, _ = placed_results(conn, rows, current_map)
     metrics.searches.labels("similar").inc()
-    return SimilarResponse(results=to_results(conn, rows, projection))
+    return SimilarResponse(results=results)
 
 
 @router.get(
@@ -55,11 +57,12 @@ def similar_artworks(
 )
 def artwork_image(
     artwork_id: ArtworkId,
-    conn: Conn,
+    pool: PoolDep,
     rendition: Annotated[Literal["image", "thumbnail", "full"], Query()] = "image",
 ) -> Response:
     """The artwork's image: a local file (folder sources) served from disk, a museum URL redirected to."""
-    row = artwork_by_id(conn, artwork_id)
+    with pool.connection() as conn:
+        row = artwork_by_id(conn, artwork_id)
     column = next(name for name, value in RENDITIONS.items() if value == rendition)
     url = row.get(column) if row else None
     if not url:

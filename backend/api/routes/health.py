@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from backend.api.deps import Conn, CurrentMapDep, EmbedderDep
+from backend.api.deps import CurrentMapDep, EmbedderDep, PoolDep
 from backend.api.schemas import ErrorBody, Health
 from backend.store.catalogue import collection_counts
 
@@ -10,10 +10,11 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health", response_model=Health, responses={503: {"model": ErrorBody}})
-def health(conn: Conn, embedder: EmbedderDep, current_map: CurrentMapDep) -> Health:
+def health(pool: PoolDep, embedder: EmbedderDep, current_map: CurrentMapDep) -> Health:
     """Counts, model, real or random weights (the UI shows a banner for random), current map version."""
-    artworks, embedded = collection_counts(conn)
-    projection = current_map.refresh(conn)
+    with pool.connection() as conn:
+        artworks, embedded = collection_counts(conn)
+        projection = current_map.refresh(conn)
     model = embedder.model
     return Health(
         status="ok",

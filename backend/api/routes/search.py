@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from backend.api.deps import Conn, CurrentMapDep, ImageQuery, MetricsDep, SettingsDep, TextQuery
+from backend.api.deps import CurrentMapDep, ImageQuery, MetricsDep, PoolDep, SettingsDep, TextQuery
 from backend.api.params import DEFAULT_K, K, search_filters
-from backend.api.results import query_point, to_results
+from backend.api.results import placed_results, query_point
 from backend.api.schemas import ErrorBody, ImageSearchResponse, SearchResponse
 from backend.api.uploads import UPLOAD_REQUEST_BODY
 from backend.store.search import Filters, nearest_artworks
@@ -14,11 +14,10 @@ from backend.store.search import Filters, nearest_artworks
 router = APIRouter(prefix="/api/search", tags=["search"])
 
 
-# The vector dependency comes before Conn: the model runs before a pooled connection is taken.
 @router.get("", response_model=SearchResponse, responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
 def search_text(
     text_query: TextQuery,
-    conn: Conn,
+    pool: PoolDep,
     current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -27,12 +26,11 @@ def search_text(
 ) -> SearchResponse:
     """Artworks that match a text, best first, and where the text lands on the map."""
     q, vector = text_query
-    rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
-    projection = current_map.for_hits(conn, rows)
+    with pool.connection() as conn:
+        rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
+        results, projection = placed_results(conn, rows, current_map)
     metrics.searches.labels("text").inc()
-    return SearchResponse(
-        query=q, results=to_results(conn, rows, projection), query_point=query_point(projection, vector)
-    )
+    return SearchResponse(query=q, results=results, query_point=query_point(projection, vector))
 
 
 @router.post(
@@ -42,11 +40,12 @@ def search_text(
     responses={code: {"model": ErrorBody} for code in (413, 415, 422, 503)},
 )
 def search_image(
-    image_query: ImageQuery, conn: Conn, current_map: CurrentMapDep, settings: SettingsDep, metrics: MetricsDep
+    image_query: ImageQuery, pool: PoolDep, current_map: CurrentMapDep, settings: SettingsDep, metrics: MetricsDep
 ) -> ImageSearchResponse:
     """Artworks that look like an uploaded image (multipart `file`, optional `k`), best first."""
     vector, k = image_query
-    rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search)
-    projection = current_map.for_hits(conn, rows)
+    with pool.connection() as conn:
+        rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search)
+        results, projection = placed_results(conn, rows, current_map)
     metrics.searches.labels("image").inc()
-    return ImageSearchResponse(results=to_results(conn, rows, projection), query_point=query_point(projection, vector))
+    return ImageSearchResponse(results=results, query_point=query_point(projection, vector))
