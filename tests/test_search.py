@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 import pytest
+from psycopg import sql
 
 from backend.database import connect
 from backend.store.search import (
@@ -15,6 +16,7 @@ from backend.store.search import (
     INDEX_LIKE_SQL,
     Filters,
     artworks_like,
+    knn_statement,
     nearest_artworks,
 )
 from tests.conftest import TEMPLATE_DB
@@ -72,9 +74,9 @@ def vectors(synthetic: Synthetic) -> np.ndarray:
     return synthetic.vectors
 
 
-def plan(conn: psycopg.Connection, sql: str, query: np.ndarray, **params: object) -> str:
-    values = {**vars(Filters()), "query": query, "k": 10, "fetch": 20, "exclude_id": None, **params}
-    rows = conn.execute("EXPLAIN " + sql, values).fetchall()
+def plan(conn: psycopg.Connection, template: str, query: np.ndarray, fetch: int = 20, **params: object) -> str:
+    values = {**vars(Filters()), "query": query, "exclude_id": None, **params}
+    rows = conn.execute(sql.SQL("EXPLAIN ") + knn_statement(template, 10, fetch), values).fetchall()
     return "\n".join(row[0] for row in rows)
 
 
@@ -86,6 +88,24 @@ def test_the_knn_query_walks_the_hnsw_index(conn: psycopg.Connection, vectors: n
     # "more like this" reads the artwork's vector inside the statement and still walks the index
     assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_LIKE_SQL, query, exclude_id=5)
     assert "embeddings_hnsw_idx" not in plan(conn, EXACT_LIKE_SQL, query, exclude_id=5)
+
+
+def test_the_plan_postgres_keeps_for_repeated_searches_walks_the_index(
+    conn: psycopg.Connection, vectors: np.ndarray
+) -> None:
+    conn.commit()
+    for n in range(12):  # psycopg prepares on the 6th run; Postgres weighs a generic plan after 5 more
+        nearest_artworks(conn, vectors[n], 10, ef_search=100)
+    name, generic_plans = conn.execute(
+        "SELECT name, generic_plans FROM pg_prepared_statements WHERE statement LIKE '%WITH nearest%'"
+    ).fetchone()
+    assert generic_plans >= 1  # planned once, not per search
+    with conn.transaction():
+        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # the parameters in order of appearance: query, exclude_id, museum, type, date_from, date_to, min_score
+        explain = sql.SQL("EXPLAIN EXECUTE {}({}, NULL, NULL, NULL, NULL, NULL, NULL)")
+        rows = conn.execute(explain.format(sql.Identifier(name), sql.Literal(vectors[0]))).fetchall()
+    assert "Index Scan using embeddings_hnsw_idx" in "\n".join(row[0] for row in rows)
 
 
 def test_hnsw_agrees_with_exact_search(conn: psycopg.Connection) -> None:
