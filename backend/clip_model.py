@@ -8,7 +8,6 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlparse
 
 import numpy as np
@@ -25,12 +24,12 @@ from transformers.utils import logging as hf_logging
 
 from backend.cpu_linear import IMAGE_ROWS_HINT, TEXT_ROWS_HINT, can_pack, pack_linears, quantize_linear_int8
 from backend.errors import ArtsearchError
+from backend.settings import Precision
 
 log = logging.getLogger(__name__)
 hf_logging.set_verbosity_error()  # the per-tensor load reports are noise for our users
 hf_logging.disable_progress_bar()
 
-Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 TOKENIZER_DIR = Path(__file__).resolve().parent / "assets" / "clip-tokenizer"
 RANDOM_MARKER = "ARTSEARCH_RANDOM_WEIGHTS"
 MAX_TEXT_TOKENS = 77
@@ -44,6 +43,13 @@ class PreprocessSpec:
     crop: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+
+
+def preprocess_spec(proc: CLIPImageProcessorPil) -> PreprocessSpec:
+    """What a CLIP image processor does, as numbers (no model needed)."""
+    size = proc.size.get("shortest_edge") or min(proc.size.get("height", 224), proc.size.get("width", 224))
+    crop = proc.crop_size.get("height", size) if isinstance(proc.crop_size, dict) else size
+    return PreprocessSpec(int(size), int(crop), tuple(proc.image_mean), tuple(proc.image_std))
 
 
 def cpu_supports_bf16() -> bool:
@@ -120,10 +126,7 @@ class ClipModel:
     @property
     def preprocess_spec(self) -> PreprocessSpec:
         """The processor's geometry and normalisation, for our own fast preprocessing."""
-        proc = self.image_processor
-        size = proc.size.get("shortest_edge") or min(proc.size.get("height", 224), proc.size.get("width", 224))
-        crop = proc.crop_size.get("height", size) if isinstance(proc.crop_size, dict) else size
-        return PreprocessSpec(int(size), int(crop), tuple(proc.image_mean), tuple(proc.image_std))
+        return preprocess_spec(self.image_processor)
 
     def embed_pixels(self, pixel_values: np.ndarray | torch.Tensor) -> np.ndarray:
         """Embed a preprocessed batch (N, 3, H, W) into unit vectors (N, dim)."""

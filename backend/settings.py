@@ -8,6 +8,8 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+# auto: float16 on CUDA, bfloat16 on CPUs with native bf16, else float32; int8: CPU only (see backend.cpu_linear)
+Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 
 
 class Settings(BaseSettings):
@@ -21,8 +23,7 @@ class Settings(BaseSettings):
     home: Path = Path(".artsearch")
     model: str = DEFAULT_MODEL
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    # auto: float16 on CUDA, bfloat16 on CPUs with native bf16, else float32. int8 (CPU only): ~1.4x faster.
-    precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = "auto"
+    precision: Precision = "auto"
     # The demo's offline fallback: a random-weight CLIP of the real architecture, reported as such.
     allow_random_weights: bool = False
     # the embedded Postgres only (a DATABASE_URL server is tuned by its operator); room for the HNSW index

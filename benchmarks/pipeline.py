@@ -31,9 +31,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from transformers import CLIPConfig
+from transformers import CLIPConfig, CLIPImageProcessorPil
 
-from backend.clip_model import RANDOM_MARKER, load_clip, precision_name, resolve_device, save_random_clip
+from backend.clip_model import (
+    RANDOM_MARKER,
+    load_clip,
+    precision_name,
+    preprocess_spec,
+    resolve_device,
+    save_random_clip,
+)
 from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.model_thread import ModelThread
@@ -358,7 +365,7 @@ def main() -> None:
         with connect(url, autocommit=True) as conn:
             claims = claim_pending_artworks(conn, len(artworks), 600, settings.max_embed_attempts)
         reset_artworks(url)
-        spec = load_clip(str(model_dir), device="cpu", text=False).preprocess_spec
+        spec = preprocess_spec(CLIPImageProcessorPil.from_pretrained(model_dir))
         downloaded, download_s = measure_download(claims, options.download_concurrency)
         decoded, decode_s = measure_decode(downloaded, spec, options.decode_threads)
         embed_rates = {
