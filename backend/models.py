@@ -163,6 +163,15 @@ class CrawlFailure(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
 
 
+class LocalFolder(SQLModel, table=True):
+    """A folder a folder-source crawl has read: local images are served and embedded from these alone."""
+
+    __tablename__ = "local_folders"
+
+    root: str = Field(sa_column=Column(Text, primary_key=True))
+    registered_at: datetime | None = Field(default=None, sa_column=_now_column())
+
+
 class Run(SQLModel, table=True):
     """One crawl → embed → project run, scheduled or by hand, and what it did."""
 

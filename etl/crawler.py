@@ -16,6 +16,7 @@ from backend.database import connect
 from backend.errors import ArtsearchError
 from backend.settings import Settings
 from backend.store.artworks import load_checkpoints, record_failure, save_page, start_fresh_pass
+from backend.store.local_folders import register_local_folder
 from etl.http import HttpClient, RetryPolicy, classify, describe
 from etl.sources.base import Partition, Source
 
@@ -115,6 +116,8 @@ def crawl(source: Source, db_url: str, options: CrawlOptions, *, show_progress: 
     partitions = asyncio.run(_plan(source, options))
     with connect(db_url) as conn:
         _require_schema(conn)
+        if source.local_root is not None:
+            register_local_folder(conn, source.local_root)
         todo = _resume_points(conn, source.name, partitions)
     summary = CrawlSummary(source.name, partitions=len(partitions))
     if todo:
@@ -304,7 +307,7 @@ async def _crawl_partition(
     parent = mp.parent_process()
     while not _limit_reached(stored, options.limit) and (parent is None or parent.is_alive()):
         try:
-            page = await source.fetch_page(client, partition, cursor)
+            page = source.screened(await source.fetch_page(client, partition, cursor))
         except Exception as exc:
             # The partition stays unfinished at this cursor: the next run tries this page again.
             reason = describe(exc)

@@ -17,6 +17,7 @@ from backend.clip_model import ClipModel, load_clip
 from backend.database import connect
 from backend.images import load_for_clip, normalise_batch
 from backend.projection import fit_projection
+from backend.store.local_folders import register_local_folder
 from tests.conftest import FIXTURES, TEMPLATE_DB, with_database
 
 IMAGES = sorted((FIXTURES / "images").glob("*.jpg"))
@@ -109,6 +110,7 @@ def seed_collection(db_url: str, model_dir: Path) -> Collection:
             conn, vectors[1], source="aic", source_id="gone", title="deleted twin", deleted=True
         )
         unembedded_id = insert_artwork(conn, None, source="aic", source_id="pending", title="not embedded yet")
+        register_local_folder(conn, IMAGES[0].parent.resolve())
     return Collection(ids, deleted_id, ids[keys[0]], unembedded_id)
 
 

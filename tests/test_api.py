@@ -14,7 +14,10 @@ from backend.api.app import create_app
 from backend.database import connect
 from backend.projection import fit_projection
 from backend.settings import Settings
-from tests.search_seed import IMAGES, Collection, database_copy, database_name, jpeg, seeded_template
+from backend.store.local_folders import register_local_folder
+from etl.crawler import CrawlOptions, crawl
+from etl.sources.folder import FolderSource
+from tests.search_seed import IMAGES, Collection, database_copy, database_name, insert_artwork, jpeg, seeded_template
 
 RESULT_FIELDS = {
     "id", "source", "source_id", "title", "maker", "date", "image_url", "thumbnail_url", "page_url", "x", "y", "score",
@@ -191,6 +194,77 @@ def test_local_files_are_served_never_exposed(client: TestClient, collection: Co
     assert remote.status_code == 307 and remote.headers["location"].startswith("https://images.example/")
     missing = client.get(f"/api/artworks/{collection.folder_id}/image", params={"rendition": "thumbnail"})
     assert missing.status_code == 404
+
+
+def test_tampered_rows_never_serve_a_file_or_a_script(
+    client: TestClient, settings: Settings, collection: Collection, tmp_path: Path
+) -> None:
+    """Rows written straight into the table, as a tampered database would hold them."""
+    inside, elsewhere = tmp_path / "collection", tmp_path / "elsewhere"
+    inside.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret.jpg").write_bytes(IMAGES[1].read_bytes())
+    (inside / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
+    hostile = {
+        "met-passwd": ("met", "file:///etc/passwd"),
+        "met-script": ("met", "javascript:alert(document.cookie)"),
+        "folder-passwd": ("folder", "file:///etc/passwd"),
+        "folder-outside": ("folder", (elsewhere / "secret.jpg").as_uri()),
+        "folder-symlink": ("folder", (inside / "escape.jpg").as_uri()),
+        "folder-dotdot": ("folder", f"{inside.as_uri()}/../elsewhere/secret.jpg"),
+    }
+    with connect(settings.database_url) as conn:
+        register_local_folder(conn, inside.resolve())
+        ids = {
+            name: insert_artwork(
+                conn,
+                None,
+                source=source,
+                source_id=name,
+                title=name,
+                image_url=url,
+                thumbnail_url=url,
+                full_image_url=url,
+                page_url="javascript:alert(1)",
+            )  # fmt: skip
+            for name, (source, url) in hostile.items()
+        }
+    for name, artwork_id in ids.items():
+        detail = client.get(f"/api/artworks/{artwork_id}")
+        assert detail.status_code == 200 and "file:" not in detail.text and "javascript:" not in detail.text, name
+        for rendition in ("image", "thumbnail", "full"):
+            image = client.get(
+                f"/api/artworks/{artwork_id}/image", params={"rendition": rendition}, follow_redirects=False
+            )
+            assert image.status_code == 404, (name, rendition, image.status_code)
+            assert f"artwork {artwork_id}" in image.json()["detail"]
+    assert client.get(f"/api/artworks/{collection.folder_id}/image").content == IMAGES[0].read_bytes()
+
+
+def test_a_crawled_folder_serves_its_own_images_and_nothing_it_points_out_to(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    elsewhere, folder = tmp_path / "elsewhere", tmp_path / "collection"
+    elsewhere.mkdir()
+    folder.mkdir()
+    (elsewhere / "secret.jpg").write_bytes(IMAGES[1].read_bytes())
+    (folder / "kept.jpg").write_bytes(IMAGES[2].read_bytes())
+    (folder / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
+    rows = [
+        "kept.jpg,Kept",
+        "../elsewhere/secret.jpg,Dotted",
+        f"{elsewhere / 'secret.jpg'},Absolute",
+        "escape.jpg,Link",
+    ]
+    (folder / "metadata.csv").write_text("file,title\n" + "\n".join(rows) + "\n")
+    summary = crawl(FolderSource(folder), settings.database_url, CrawlOptions(processes=1), show_progress=False)
+    assert (summary.records, summary.failures) == (1, 3)
+    with connect(settings.database_url) as conn:
+        stored = conn.execute("SELECT id, title FROM artworks WHERE source_id IN ('kept.jpg', 'escape.jpg')").fetchall()
+    ((kept_id, title),) = stored
+    assert title == "Kept"
+    image = client.get(f"/api/artworks/{kept_id}/image")
+    assert image.status_code == 200 and image.content == IMAGES[2].read_bytes()
 
 
 BAD_PARAMETERS = [

@@ -202,6 +202,43 @@ def test_each_source_crawls_its_replica_with_faults(db_url: str, kind: str) -> N
     assert image_url.startswith(replica.image_base_url)
 
 
+def test_records_naming_local_or_script_urls_are_bad_records(db_url: str) -> None:
+    replica = start_replica("met", records=30)
+    hostile = {  # Met ids are 100 + 7i
+        "107": dict(primaryImage="file:///etc/passwd", primaryImageSmall="file:///etc/passwd"),
+        "114": dict(primaryImage="ftp://images.example/DP114.jpg", primaryImageSmall="ftp://images.example/114.jpg"),
+        "121": dict(primaryImageSmall="javascript:alert(document.cookie)"),
+        "128": dict(objectURL="javascript:alert(document.cookie)"),
+        "135": dict(primaryImage="https:///etc/passwd"),
+    }
+    for key, fields in hostile.items():
+        replica.tamper(key, **fields)
+    try:
+        summary = crawl(make_source("met", base_url=replica.base_url), db_url, FAST, show_progress=False)
+    finally:
+        replica.stop()
+    with psycopg.connect(db_url) as conn:
+        stored = {row[0] for row in conn.execute("SELECT source_id FROM artworks")}
+        failures = dict(conn.execute("SELECT url, reason FROM crawl_failures").fetchall())
+    assert stored == {str(100 + 7 * i) for i in range(1, 31)} - set(hostile)
+    assert summary.failures == len(hostile) and summary.records == 30 - len(hostile)
+    assert failures == {
+        "met:107": "bad record: image_url has scheme 'file'; only http or https is accepted",
+        "met:114": "bad record: image_url has scheme 'ftp'; only http or https is accepted",
+        "met:121": "bad record: image_url has scheme 'javascript'; only http or https is accepted",
+        "met:128": "bad record: page_url has scheme 'javascript'; only http or https is accepted",
+        "met:135": "bad record: full_image_url has no host",
+    }
+
+
+def test_a_source_on_https_refuses_http_urls() -> None:
+    source = make_source("met")
+    record = ArtworkRecord("met", "1", title="t", image_url="http://images.metmuseum.org/a.jpg")
+    assert source.url_schemes == {"https"}
+    assert source.url_refusal(record) == "image_url has scheme 'http'; only https is accepted"
+    assert make_source("met", base_url="http://127.0.0.1:9/v1").url_refusal(record) is None
+
+
 def test_limit_caps_records_and_a_full_pass_starts_over(db_url: str) -> None:
     replica = start_replica("aic", records=1200)
     try:

@@ -60,6 +60,12 @@ def test_demo_serves_the_sample_and_reuses_it(cli_env: dict[str, str], db_url: s
         assert len(results) == 10
         assert all(0 <= hit["x"] <= 1 and 0 <= hit["y"] <= 1 for hit in results)
         assert all(hit["thumbnail_url"].startswith("/api/artworks/") for hit in results)
+        every_work = _get(f"http://127.0.0.1:{port}/api/search?q=portrait&k=200")["results"]
+        assert len(every_work) == 150
+        for hit in every_work:  # the bundled folder's files, and nothing else, are served
+            for url in (hit["image_url"], hit["thumbnail_url"]):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=30) as image:
+                    assert image.headers["content-type"] == "image/jpeg" and image.read(3) == b"\xff\xd8\xff"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as page:
             assert b'data-testid="banner"' in page.read()  # the built gallery, not the "run make setup" note
     finally:

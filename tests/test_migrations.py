@@ -10,7 +10,10 @@ import backend.models  # noqa: F401
 from backend.database import EMBEDDED_SHARED_BUFFERS, sqlalchemy_url
 from backend.migrate import downgrade, upgrade
 
-TABLES = {"artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs"}
+TABLES = {
+    "artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs",
+    "local_folders",
+}  # fmt: skip
 
 
 def _tables(url: str) -> set[str]:
@@ -43,6 +46,20 @@ def test_downgrade_to_base_and_upgrade_again(empty_db_url: str) -> None:
     assert _tables(empty_db_url) == TABLES
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM artworks").fetchone()[0] == 0
+
+
+def test_folders_crawled_before_local_folders_existed_are_registered(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0002")
+    with psycopg.connect(empty_db_url) as conn:
+        conn.execute(
+            "INSERT INTO crawl_checkpoints (source, partition) VALUES ('folder', '/data/art/metadata.csv'), "
+            "('folder', 'since-2026-11-01T00:00:00//data/art/metadata.csv'), ('folder', '/data/more/metadata.csv'), "
+            "('aic', 'pages-0000001-0000100')"
+        )
+    upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        roots = conn.execute("SELECT root FROM local_folders ORDER BY root").fetchall()
+    assert roots == [("/data/art",), ("/data/more",)]
 
 
 def test_models_match_migrations(db_url: str) -> None:

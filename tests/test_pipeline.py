@@ -3,6 +3,7 @@ reason, transient errors are retried then given up, and the claiming SQL shares 
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from backend.store.embed_queue import (
     release_claims,
     save_embeddings,
 )
+from backend.store.local_folders import register_local_folder
 from etl.http import RetryPolicy
 from etl.pipeline.runner import EmbedOptions, embed_pending, run_worker
 from tests.image_server import FIXTURE_IMAGES, ImageServer, hostile_images, jpeg
@@ -35,15 +37,17 @@ def image_server() -> Iterator[ImageServer]:
         yield server
 
 
-def insert_artworks(url: str, image_urls: list[str | None], deleted: bool = False) -> list[int]:
+def insert_artworks(
+    url: str, image_urls: list[str | None], deleted: bool = False, sources: list[str] | None = None
+) -> list[int]:
     """Artworks as the crawler leaves them: pending, with the URL of the rendition to embed."""
     with connect(url, autocommit=True) as conn, conn.cursor() as cur:
         ids = []
-        for image_url in image_urls:
+        for image_url, source in zip(image_urls, sources or ["test"] * len(image_urls), strict=True):
             cur.execute(
                 "INSERT INTO artworks (source, source_id, title, image_url, deleted) "
-                "VALUES ('test', gen_random_uuid()::text, 'untitled', %s, %s) RETURNING id",
-                (image_url, deleted),
+                "VALUES (%s, gen_random_uuid()::text, 'untitled', %s, %s) RETURNING id",
+                (source, image_url, deleted),
             )
             ids.append(cur.fetchone()[0])
     return ids
@@ -117,29 +121,46 @@ def test_hostile_images_end_embedded_or_failed_with_a_reason(
 ) -> None:
     for name, (data, content_type) in hostile_images().items():
         image_server.add(name, data, content_type)
-    (tmp_path / "local.jpg").write_bytes(FIXTURE_IMAGES[4].read_bytes())
-    expected = {
-        image_server.url("missing.jpg"): ("failed", "HTTP 404"),
-        image_server.url("truncated.jpg"): ("failed", "truncated or corrupt image"),
-        image_server.url("alpha.png"): ("embedded", None),
-        image_server.url("cmyk.jpg"): ("embedded", None),
-        image_server.url("pixel.png"): ("failed", "too small (1x1)"),
-        image_server.url("bomb.png"): ("failed", "over the pixel limit"),
-        image_server.url("page.jpg"): ("failed", "not an image (an HTML page)"),
-        (tmp_path / "local.jpg").as_uri(): ("embedded", None),
-        (tmp_path / "gone.jpg").as_uri(): ("failed", "cannot read"),
-        None: ("failed", "no image URL"),
-    }
-    ids = insert_artworks(settings.database_url, list(expected))
+    folder, elsewhere = tmp_path / "collection", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "local.jpg").write_bytes(FIXTURE_IMAGES[4].read_bytes())
+    (elsewhere / "secret.jpg").write_bytes(FIXTURE_IMAGES[5].read_bytes())
+    (folder / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
+    with connect(settings.database_url) as conn:
+        register_local_folder(conn, folder.resolve())
+    expected = [
+        ("test", image_server.url("missing.jpg"), "failed", "HTTP 404"),
+        ("test", image_server.url("truncated.jpg"), "failed", "truncated or corrupt image"),
+        ("test", image_server.url("alpha.png"), "embedded", None),
+        ("test", image_server.url("cmyk.jpg"), "embedded", None),
+        ("test", image_server.url("pixel.png"), "failed", "too small (1x1)"),
+        ("test", image_server.url("bomb.png"), "failed", "over the pixel limit"),
+        ("test", image_server.url("page.jpg"), "failed", "not an image (an HTML page)"),
+        ("test", None, "failed", "no image URL"),
+        # Only a folder work's file, inside a crawled folder, is ever read from disk.
+        ("test", "file:///etc/passwd", "failed", "refused image URL: it has scheme 'file'"),
+        ("test", "ftp://images.example/a.jpg", "failed", "refused image URL: it has scheme 'ftp'"),
+        ("test", (folder / "local.jpg").as_uri(), "failed", "refused image URL: it has scheme 'file'"),
+        ("folder", (folder / "local.jpg").as_uri(), "embedded", None),
+        ("folder", (folder / "gone.jpg").as_uri(), "failed", "refused"),
+        ("folder", (elsewhere / "secret.jpg").as_uri(), "failed", "refused"),
+        ("folder", (folder / "escape.jpg").as_uri(), "failed", "refused"),
+        ("folder", f"{folder.as_uri()}/../elsewhere/secret.jpg", "failed", "refused"),
+        ("folder", "file:///etc/passwd", "failed", "refused"),
+    ]
+    ids = insert_artworks(
+        settings.database_url, [url for _, url, _, _ in expected], sources=[source for source, *_ in expected]
+    )
 
     summary = embed_pending(settings, batch_size=3)
 
     states = artwork_states(settings.database_url)
-    for artwork_id, (status, reason) in zip(ids, expected.values(), strict=True):
+    for artwork_id, (_, url, status, reason) in zip(ids, expected, strict=True):
         got_status, got_error, attempts = states[artwork_id]
-        assert got_status == status and attempts == 1
-        assert (got_error or "").startswith(reason or ""), (got_error, reason)
-    assert (summary.embedded, summary.failed) == (3, 7)
+        assert got_status == status and attempts == 1, (url, got_status, got_error)
+        assert (got_error or "").startswith(reason or ""), (url, got_error, reason)
+    assert (summary.embedded, summary.failed) == (3, 14)
     assert summary.failures["HTTP 404"] == 1
     assert image_server.hits["missing.jpg"] == 1  # a 404 is not retried
 
@@ -213,7 +234,7 @@ def test_claims_skip_locked_rows_and_expired_leases_are_fenced(db_url: str) -> N
         assert (again.id, again.attempt) == (ids[0], 2)
 
         vector = np.eye(512, dtype=np.float32)[:1]
-        stale = again.__class__(again.id, again.image_url, 1)
+        stale = replace(again, attempt=1)
         assert save_embeddings(first, [stale], vector, "m", None, None) == set()  # its lease went to another
         assert save_embeddings(second, [again], vector, "m", None, None) == {ids[0]}
 

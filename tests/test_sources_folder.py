@@ -14,7 +14,7 @@ IMAGES = Path(__file__).parent / "fixtures" / "images"
 
 
 def make_folder(tmp_path: Path, rows: list[str]) -> Path:
-    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub").mkdir(parents=True)
     shutil.copy(IMAGES / "866.jpg", tmp_path / "866.jpg")
     shutil.copy(IMAGES / "874.jpg", tmp_path / "sub" / "874.jpg")
     (tmp_path / "notes.txt").write_text("x")
@@ -47,7 +47,7 @@ def test_rows_become_records_and_bad_rows_failures(tmp_path: Path) -> None:
         "bad record: file not found",
         "bad record: missing title",
         "bad record: not an image file",
-        "bad record: file outside the folder",
+        "bad record: file path with '..'; give it inside the folder",
     ]
     assert page.next_cursor is None
 
@@ -59,3 +59,31 @@ def test_folder_needs_metadata_with_columns(tmp_path: Path) -> None:
     source = FolderSource(tmp_path)
     with pytest.raises(ArtsearchError, match="file, title"):
         asyncio.run(source.fetch_page(None, Partition("p", {"row": 0}), {"row": 0}))
+
+
+def test_paths_out_of_the_folder_are_bad_records(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(IMAGES / "878.jpg", elsewhere / "secret.jpg")
+    folder = make_folder(
+        tmp_path / "collection",
+        [
+            "866.jpg,Kept,,,",
+            "sub/../866.jpg,Dotted,,,",
+            f"{elsewhere / 'secret.jpg'},Absolute,,,",
+            "escape.jpg,Symlink,,,",
+            "sub/874.jpg,Scripted link,,,javascript:alert(1)",
+        ],
+    )
+    (folder / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
+    source = FolderSource(folder)
+    (partition,) = asyncio.run(source.partitions(None))
+    page = source.screened(asyncio.run(source.fetch_page(None, partition, partition.cursor)))
+    assert [r.title for r in page.records] == ["Kept"]
+    assert [r for _, r in page.failures] == [
+        "bad record: file path with '..'; give it inside the folder",
+        "bad record: absolute file path; give it relative to the folder",
+        "bad record: file outside the folder (a symlink leads out)",
+        "bad record: page_url has scheme 'javascript'; only http or https is accepted",
+    ]
+    assert source.local_root == folder.resolve()

@@ -1,4 +1,4 @@
-"""Rows from the store → API answers: coordinates on the current map, and no file:// URL ever leaves."""
+"""Rows from the store → API answers: coordinates on the current map, and no URL but a web one ever leaves."""
 
 from typing import Any
 
@@ -9,6 +9,7 @@ from backend.api.current_map import CurrentMap
 from backend.api.schemas import Point, Result
 from backend.projection import MapProjection
 from backend.store.search import vectors_of
+from backend.url_policy import FOLDER_SOURCE, URL_FIELDS, is_web_url
 
 RENDITIONS = {"image_url": "image", "thumbnail_url": "thumbnail", "full_image_url": "full"}
 
@@ -45,12 +46,14 @@ def query_point(projection: MapProjection | None, vector: np.ndarray) -> Point |
 
 
 def public_urls(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with local file URLs replaced by this API's image route (the path stays on the server)."""
+    """The row with a folder work's file URLs replaced by this API's image route (the path stays on the server),
+    and any URL that is not a web one dropped (a browser would follow a javascript: link)."""
     public = dict(row)
-    for column, rendition in RENDITIONS.items():
+    for column in URL_FIELDS:
         url = row.get(column)
-        if url and url.startswith("file://"):
-            public[column] = f"/api/artworks/{row['id']}/image?rendition={rendition}"
+        if url and not is_web_url(url):
+            local = row.get("source") == FOLDER_SOURCE and column in RENDITIONS and url.startswith("file://")
+            public[column] = f"/api/artworks/{row['id']}/image?rendition={RENDITIONS[column]}" if local else None
     if "raw" in row:
         public["raw"] = _without_file_urls(row["raw"])
     return public

@@ -8,6 +8,7 @@ For a pending row, lease_expires_at means "not before": a transient failure's ba
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -31,7 +32,7 @@ SET embed_status = 'claimed',
     updated_at = now()
 FROM claimable
 WHERE a.id = claimable.id
-RETURNING a.id, a.image_url, a.embed_attempts
+RETURNING a.id, a.source, a.image_url, a.embed_attempts
 """
 
 FAIL_EXHAUSTED_ARTWORKS = """
@@ -96,11 +97,14 @@ WHERE a.id = c.id AND a.embed_status = 'claimed' AND a.embed_attempts = c.attemp
 
 @dataclass(frozen=True)
 class ClaimedArtwork:
-    """An artwork this worker holds under a lease; `attempt` is the claim's fencing token."""
+    """An artwork this worker holds under a lease; `attempt` is the claim's fencing token; `local_path` is a
+    folder work's image file once checked to lie inside a crawled folder."""
 
     id: int
+    source: str
     image_url: str | None
     attempt: int
+    local_path: Path | None = None
 
 
 def claim_pending_artworks(

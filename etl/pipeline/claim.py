@@ -1,8 +1,13 @@
-"""Stage 1: claim pending artworks in batches under a lease, so any number of workers share the work."""
+"""Stage 1: claim pending artworks in batches under a lease, so any number of workers share the work; a folder
+work's image file is checked here, against the crawled folders, before any stage reads it."""
+
+from dataclasses import replace
 
 import psycopg
 
 from backend.store.embed_queue import ClaimedArtwork, claim_pending_artworks
+from backend.store.local_folders import local_folder_roots
+from backend.url_policy import FOLDER_SOURCE, local_image_path
 
 
 class ClaimArtworks:
@@ -29,4 +34,16 @@ class ClaimArtworks:
         claims = claim_pending_artworks(self.conn, size, self.lease_seconds, self.max_attempts)
         if self.remaining is not None:
             self.remaining -= len(claims)
-        return claims
+        return self._with_local_paths(claims)
+
+    def _with_local_paths(self, claims: list[ClaimedArtwork]) -> list[ClaimedArtwork]:
+        """Folder works get their checked file; the folders are read per batch, so one crawled meanwhile counts."""
+        if not any(claim.source == FOLDER_SOURCE for claim in claims):
+            return claims
+        roots = local_folder_roots(self.conn)
+        return [
+            replace(claim, local_path=local_image_path(claim.image_url, roots))
+            if claim.source == FOLDER_SOURCE
+            else claim
+            for claim in claims
+        ]

@@ -1,15 +1,14 @@
-"""Stage 2: image bytes over HTTP (or from disk for file:// URLs), many requests in flight on one asyncio loop
-in its own thread, transient errors retried with backoff by the ETL's shared HTTP client."""
+"""Stage 2: image bytes over HTTP(S) (or from disk for a folder work's checked file), many requests in flight on
+one asyncio loop in its own thread, transient errors retried with backoff by the ETL's shared HTTP client."""
 
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
 from backend.store.embed_queue import ClaimedArtwork
+from backend.url_policy import FOLDER_SOURCE, url_refusal
 from etl.http import (
     BlockedResponse,
     HttpClient,
@@ -32,11 +31,6 @@ def image_body(body: bytes, content_type: str, url: str) -> bytes:
     return body
 
 
-def read_file_url(url: str) -> bytes:
-    """The bytes of a file:// URL (the folder source)."""
-    return Path(unquote(urlsplit(url).path)).read_bytes()
-
-
 class DownloadImage:
     """Fetch one claimed artwork's image; errors become failures, transient or permanent."""
 
@@ -47,9 +41,14 @@ class DownloadImage:
         url = claim.image_url
         if not url:
             return Failure(claim, "no image URL")
+        if claim.source == FOLDER_SOURCE:
+            if claim.local_path is None:
+                return Failure(claim, f"refused {url}: no such file inside a crawled folder")
+        elif reason := url_refusal(url):
+            return Failure(claim, f"refused image URL: it {reason}")
         try:
-            if url.startswith("file://"):
-                data = await asyncio.to_thread(read_file_url, url)
+            if claim.local_path is not None:
+                data = await asyncio.to_thread(claim.local_path.read_bytes)
             else:
                 data = await self.client.get(url, None, image_body)
         except aiohttp.InvalidURL:
@@ -57,7 +56,7 @@ class DownloadImage:
         except (HttpStatusError, BlockedResponse, MalformedResponse, aiohttp.ClientError, TimeoutError) as exc:
             transient = classify(exc) == "transient"
             return Failure(claim, describe(exc), transient, getattr(exc, "retry_after", None))
-        except OSError as exc:  # a file:// URL that cannot be read
+        except OSError as exc:  # a folder work's file that cannot be read
             return Failure(claim, f"cannot read {url} ({exc.strerror or exc})")
         return Downloaded(claim, data)
 

@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from backend.errors import ArtsearchError
+from backend.url_policy import URL_FIELDS, WEB_SCHEMES, url_refusal
 from etl.http import HttpClient
 from etl.records import ArtworkRecord
 
@@ -55,6 +57,35 @@ class Source(ABC):
     @abstractmethod
     async def fetch_page(self, client: HttpClient, partition: Partition, cursor: dict[str, Any]) -> Page:
         """Fetch and normalise the page at cursor; raises when the page itself cannot be had."""
+
+    @property
+    def url_schemes(self) -> frozenset[str]:
+        """The museums serve https; http is trusted only from a host the operator chose (--base-url http://…)."""
+        return WEB_SCHEMES if urlsplit(self.base_url).scheme == "http" else frozenset({"https"})
+
+    def url_refusal(self, record: ArtworkRecord) -> str | None:
+        """Why a record names a URL this source may not give (file://, ftp:, javascript:, …), or None."""
+        for name in URL_FIELDS:
+            reason = url_refusal(getattr(record, name), self.url_schemes)
+            if reason:
+                return f"{name} {reason}"
+        return None
+
+    def screened(self, page: Page) -> Page:
+        """The page with every record that names a refused URL moved to its failures: nothing of it is stored."""
+        records, failures = [], list(page.failures)
+        for record in page.records:
+            reason = self.url_refusal(record)
+            if reason:
+                failures.append((f"{self.name}:{record.source_id}", f"bad record: {reason}"))
+            else:
+                records.append(record)
+        return Page(records, page.next_cursor, failures, page.skipped)
+
+    @property
+    def local_root(self) -> Path | None:
+        """The folder this source reads images from, for a source of local files."""
+        return None
 
     def since_prefix(self) -> str:
         """Incremental runs get partition keys of their own, so they never mix with a full crawl's."""

@@ -2,10 +2,11 @@
 
 import csv
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from backend.errors import ArtsearchError
+from backend.url_policy import FOLDER_SOURCE, local_image_path, url_refusal
 from etl.http import HttpClient
 from etl.records import ArtworkRecord, years_from_text
 from etl.sources.base import Page, Partition, Source
@@ -17,7 +18,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".ti
 class FolderSource(Source):
     """Reads metadata.csv row by row; images are referenced as file:// URLs, source_id is the relative path."""
 
-    name = "folder"
+    name = FOLDER_SOURCE
     default_base_url = ""
     rate = 0.0
     concurrency = 1
@@ -60,7 +61,7 @@ class FolderSource(Source):
         year_start, year_end = years_from_text(date)
         url = image.as_uri()
         return ArtworkRecord(
-            source="folder",
+            source=self.name,
             source_id=image.relative_to(self.root).as_posix(),
             title=row["title"].strip(),
             maker=(row.get("artist") or "").strip() or None,
@@ -74,18 +75,36 @@ class FolderSource(Source):
             raw=dict(row),
         )
 
+    @property
+    def local_root(self) -> Path:
+        """The folder itself: the crawler registers it, so its images (and no other files) may be read."""
+        return self.root
+
+    def url_refusal(self, record: ArtworkRecord) -> str | None:
+        """Images must be files inside this folder; a page link must be a web URL."""
+        for name in ("image_url", "thumbnail_url", "full_image_url"):
+            if local_image_path(getattr(record, name), [self.root]) is None:
+                return f"{name} is not a file inside {self.root}"
+        reason = url_refusal(record.page_url)
+        return f"page_url {reason}" if reason else None
+
     def _image(self, row: dict[str, str]) -> Path:
         return (self.root / row["file"].strip()).resolve()
 
     def _check(self, row: dict[str, str]) -> str | None:
         """Why a row cannot be used, or None."""
-        if not (row.get("file") or "").strip():
+        file = (row.get("file") or "").strip()
+        if not file:
             return "missing file"
         if not (row.get("title") or "").strip():
             return "missing title"
+        if PurePath(file).is_absolute():
+            return "absolute file path; give it relative to the folder"
+        if ".." in PurePath(file).parts:
+            return "file path with '..'; give it inside the folder"
         image = self._image(row)
         if not image.is_relative_to(self.root):
-            return "file outside the folder"
+            return "file outside the folder (a symlink leads out)"
         if image.suffix.lower() not in IMAGE_SUFFIXES:
             return "not an image file"
         if not image.is_file():

@@ -5,6 +5,7 @@ replica.base_url        # pass as `artsearch crawl aic --base-url …`
 replica.image_base_url  # where the replica's image URLs point
 replica.request_counts  # Counter of "path?sorted-query" → requests answered (faults included)
 replica.touch([ids], when)  # mark records changed (for incremental runs)
+replica.tamper(id, primaryImage="file:///etc/passwd")  # a hostile upstream's record (Met)
 replica.stop()
 """
 

@@ -34,6 +34,7 @@ class Museum(ABC):
         self.modified = {str(self.object_id(i)): FIRST_CHANGE + span * i for i in range(1, records + 1)}
         self.revised: set[str] = set()
         self.deleted: set[str] = set()
+        self.tampered: dict[str, dict[str, Any]] = {}  # fields a hostile upstream puts in a JSON record
 
     def object_id(self, i: int) -> int:
         """The museum's id of the i-th record (1-based)."""
@@ -166,6 +167,7 @@ class Met(Museum):
             metadataDate=self.modified[key].strftime("%Y-%m-%dT%H:%M:%S.%f")[:-4] + "Z",
             objectURL=f"https://www.metmuseum.org/art/collection/search/{key}",
         )
+        item.update(self.tampered.get(key, {}))
         return item
 
     def add_routes(self, app: web.Application, server: Any) -> None:

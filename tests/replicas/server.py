@@ -91,6 +91,10 @@ class ReplicaServer:
         """Withdraw these records as of when (the OAI replica then answers them as deleted headers)."""
         self.museum.delete([str(i) for i in source_ids], when)
 
+    def tamper(self, source_id: str, **fields: object) -> None:
+        """Answer this record with these fields replaced, as a hostile or compromised upstream would (Met)."""
+        self.museum.tampered[str(source_id)] = fields
+
     def set_faults(self, fault_rate: float) -> None:
         """Change the API fault rate of the running server."""
         self.fault_rate = fault_rate

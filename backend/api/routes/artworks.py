@@ -1,8 +1,6 @@
 """One artwork: its metadata, its nearest neighbours, and its local image file."""
 
-from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import unquote, urlparse
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
@@ -13,7 +11,9 @@ from backend.api.params import DEFAULT_K, MAX_ID, K
 from backend.api.results import RENDITIONS, placed_results, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
 from backend.store.catalogue import artwork_by_id
+from backend.store.local_folders import local_folder_roots
 from backend.store.search import artworks_like
+from backend.url_policy import FOLDER_SOURCE, is_web_url, local_image_path
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 
@@ -60,16 +60,20 @@ def artwork_image(
     pool: PoolDep,
     rendition: Annotated[Literal["image", "thumbnail", "full"], Query()] = "image",
 ) -> Response:
-    """The artwork's image: a local file (folder sources) served from disk, a museum URL redirected to."""
+    """The artwork's image: a folder work's file served from disk when it lies inside a crawled folder, a museum's
+    web URL redirected to; nothing else is ever served or redirected to."""
     with pool.connection() as conn:
         row = artwork_by_id(conn, artwork_id)
+        roots = local_folder_roots(conn) if row and row["source"] == FOLDER_SOURCE else []
     column = next(name for name, value in RENDITIONS.items() if value == rendition)
     url = row.get(column) if row else None
     if not url:
         raise HTTPException(404, f"artwork {artwork_id} has no {rendition} image")
-    if not url.startswith("file://"):
+    if row["source"] != FOLDER_SOURCE:
+        if not is_web_url(url):
+            raise HTTPException(404, f"artwork {artwork_id} has no web address for its {rendition} image")
         return RedirectResponse(url)
-    path = Path(unquote(urlparse(url).path))
-    if not path.is_file():
-        raise HTTPException(404, f"the image file of artwork {artwork_id} is missing")
+    path = local_image_path(url, roots)
+    if path is None:
+        raise HTTPException(404, f"the {rendition} image of artwork {artwork_id} is not a file in a crawled folder")
     return FileResponse(path)
