@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup demo test lint format frontend chromium clean
+.PHONY: setup demo test test-fast lint format frontend chromium clean
 
 setup: $(INSTALLED) frontend/dist/index.html
 
@@ -33,16 +33,24 @@ chromium:
 demo: setup
 	$(VENV)/bin/artsearch demo
 
-test: setup chromium
+test: setup chromium lint
 	$(VENV)/bin/pytest -q
 
+# The quick loop: no browser, nothing marked slow.
+test-fast: setup lint
+	$(VENV)/bin/pytest -q -m "not browser and not slow"
+
+PY_DIRS := artsearch etl backend tests benchmarks migrations
+
+# Style, then the dependency direction (import-linter contracts in pyproject.toml).
 lint: $(INSTALLED)
-	$(VENV)/bin/ruff check etl backend tests benchmarks migrations
-	$(VENV)/bin/ruff format --check etl backend tests benchmarks migrations
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+	$(VENV)/bin/lint-imports
 
 format: $(INSTALLED)
-	$(VENV)/bin/ruff format etl backend tests benchmarks migrations
-	$(VENV)/bin/ruff check --fix etl backend tests benchmarks migrations
+	$(VENV)/bin/ruff format $(PY_DIRS)
+	$(VENV)/bin/ruff check --fix $(PY_DIRS)
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache

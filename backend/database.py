@@ -19,12 +19,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
-# The HNSW index must stay in shared buffers: at 100k vectors it is 260 MB, and with Postgres' default of 128 MB
-# every search read its pages back from the OS cache (a kNN query took 4.4 ms instead of 2.3 at ef_search 200).
-EMBEDDED_SHARED_BUFFERS = "1GB"
-
-
-def start_embedded(pgdata: Path, shared_buffers: str = EMBEDDED_SHARED_BUFFERS) -> str:
+def start_embedded(pgdata: Path, shared_buffers: str) -> str:
     """Start (or join) the embedded PostgreSQL 16 + pgvector under pgdata; it outlives this process."""
     pgserver = _import_pgserver()
     pgdata.mkdir(parents=True, exist_ok=True)

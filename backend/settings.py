@@ -26,8 +26,13 @@ class Settings(BaseSettings):
     precision: Precision = "auto"
     # The demo's offline fallback: a random-weight CLIP of the real architecture, reported as such.
     allow_random_weights: bool = False
-    # the embedded Postgres only (a DATABASE_URL server is tuned by its operator); room for the HNSW index
+    # the embedded Postgres only (a DATABASE_URL server is tuned by its operator): the HNSW index must stay in
+    # shared buffers, or every search reads its pages back from the OS cache (docs/performance.md)
     embedded_shared_buffers: str = "1GB"
+
+    # serving
+    host: str = "127.0.0.1"
+    port: int = 8000
 
     # search
     hnsw_ef_search: int = 200  # recall@10 >= 0.98 on 100k clustered vectors (benchmarks/search.py)
@@ -36,17 +41,32 @@ class Settings(BaseSettings):
     text_cache_size: int = 1024
 
     # embedding pipeline
+    embed_batch_size: int = 32
+    embed_workers: int = 1  # processes on this machine; more machines just run more `artsearch embed`
+    embed_decode_threads: int = 2
+    embed_queued_batches: int = 2  # each channel holds this many batches: the model never waits, memory stays bounded
     lease_seconds: int = 600
     max_embed_attempts: int = 3
+    download_concurrency: int = 32
+    download_timeout_s: float = 30.0
+    download_max_attempts: int = 4
+    download_backoff_s: float = 1.0
+    download_max_backoff_s: float = 30.0
 
     # crawler: None keeps each source's polite default rate (requests/s per host); 0 means unlimited
     crawl_rate: float | None = None
+    crawl_processes: int = 2
     crawl_concurrency: int | None = None
     crawl_timeout_s: float = 30.0
     crawl_max_attempts: int = 6
     crawl_backoff_s: float = 1.0
     crawl_max_backoff_s: float = 60.0
-    crawl_user_agent: str = "artsearch/0.1 (semantic search over museum collections)"
+
+    # every request to a museum, its API or its image CDN, says who asks
+    user_agent: str = Field(
+        default="artsearch/0.1 (semantic search over museum collections)",
+        validation_alias=AliasChoices("ARTSEARCH_USER_AGENT", "ARTSEARCH_CRAWL_USER_AGENT"),
+    )
 
     @property
     def pgdata(self) -> Path:

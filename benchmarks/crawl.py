@@ -38,7 +38,14 @@ def crawl_once(server_url: str, base_url: str, source: str, processes: int) -> d
         conn.execute(f"CREATE DATABASE {name}")
     try:
         upgrade(url)
-        options = CrawlOptions(processes=processes, concurrency=8, timeout_s=10.0, policy=RetryPolicy(8, 0.05, 1.0))
+        options = CrawlOptions(
+            processes=processes,
+            rate=None,
+            concurrency=8,
+            timeout_s=10.0,
+            user_agent=get_settings().user_agent,
+            policy=RetryPolicy(8, 0.05, 1.0),
+        )
         summary = crawl(make_source(source, base_url=base_url), url, options, show_progress=False)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:

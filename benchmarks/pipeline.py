@@ -46,7 +46,6 @@ from backend.migrate import upgrade
 from backend.model_thread import ModelThread
 from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork, claim_pending_artworks
-from etl.http import RetryPolicy
 from etl.pipeline.channel import END, Channel
 from etl.pipeline.decode import DecodeImage
 from etl.pipeline.download import DownloadLoop
@@ -175,7 +174,7 @@ def rate(count: int, seconds: float) -> float:
     return round(count / seconds, 2) if seconds > 0 else 0.0
 
 
-def measure_download(claims: list[ClaimedArtwork], concurrency: int) -> tuple[list[Downloaded], float]:
+def measure_download(claims: list[ClaimedArtwork], options: EmbedOptions) -> tuple[list[Downloaded], float]:
     """The download stage alone: every image through the asyncio loop, as many in flight as in the pipeline."""
     abort = threading.Event()
     inbox, outbox = Channel("in", len(claims) + 1, abort), Channel("out", len(claims) + 1, abort)
@@ -183,7 +182,9 @@ def measure_download(claims: list[ClaimedArtwork], concurrency: int) -> tuple[li
         inbox.put(claim)
     inbox.put(END)
     started = time.perf_counter()
-    DownloadLoop(concurrency, RetryPolicy(max_attempts=4, backoff_s=1.0))(inbox, outbox)
+    DownloadLoop(
+        options.download_concurrency, options.download_retries, options.download_timeout_s, options.user_agent
+    )(inbox, outbox)
     seconds = time.perf_counter() - started
     results = [outbox.get() for _ in range(len(claims))]
     return [r for r in results if isinstance(r, Downloaded)], seconds
@@ -334,7 +335,7 @@ def precision_report(embed_rate: float, rounds: list[tuple[float, EmbedSummary]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=EmbedOptions.batch_size)
+    parser.add_argument("--batch-size", type=int, default=Settings().embed_batch_size)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--naive-images", type=int, default=64, help="images for the (slow) naive baseline")
     parser.add_argument("--rounds", type=int, default=3, help="bare model + pipeline rounds (paired)")
@@ -346,7 +347,6 @@ def main() -> None:
     device = resolve_device(args.device)
     precisions = (args.precisions or ("auto,int8" if device == "cpu" else "auto")).split(",")
     cores = len(os.sched_getaffinity(0))
-    options = EmbedOptions(batch_size=args.batch_size, device=device)
     paintings = collect_paintings()
     work = Path(tempfile.mkdtemp(prefix="artsearch-bench-"))
     context = multiprocessing.get_context("spawn")
@@ -355,18 +355,21 @@ def main() -> None:
     server.start()
     pgdata = work / "pgdata"
     try:
-        url = start_embedded(pgdata)
+        url = start_embedded(pgdata, Settings().embedded_shared_buffers)
         upgrade(url)
         model_dir = random_vit_b32()
         base = receive.recv()
         artworks = insert_artworks(url, base, paintings)
-        settings = Settings(database_url=url, home=work / "home", model=str(model_dir), device=device)
+        settings = Settings(
+            database_url=url, home=work / "home", model=str(model_dir), device=device, embed_batch_size=args.batch_size
+        )
+        options = EmbedOptions.from_settings(settings)
 
         with connect(url, autocommit=True) as conn:
             claims = claim_pending_artworks(conn, len(artworks), 600, settings.max_embed_attempts)
         reset_artworks(url)
         spec = preprocess_spec(CLIPImageProcessorPil.from_pretrained(model_dir))
-        downloaded, download_s = measure_download(claims, options.download_concurrency)
+        downloaded, download_s = measure_download(claims, options)
         decoded, decode_s = measure_decode(downloaded, spec, options.decode_threads)
         embed_rates = {
             p: measure_embed_alone(model_dir, decoded, args.batch_size, cores, device, p) for p in precisions

@@ -25,6 +25,7 @@ from PIL import Image
 from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.projection import fit_projection
+from backend.settings import Settings
 from backend.store.search import nearest_artworks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,7 +181,7 @@ def free_port() -> int:
 def start_server(url: str, model_dir: Path, home: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "ARTSEARCH_MODEL": str(model_dir), "ARTSEARCH_HOME": str(home)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "artsearch", "serve", "--port", str(port)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 300
@@ -290,7 +291,7 @@ def main() -> None:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="asbench-"))
-    url = start_embedded(home / "pgdata")
+    url = start_embedded(home / "pgdata", Settings().embedded_shared_buffers)
     try:
         upgrade(url)
         rng = np.random.default_rng(1)

@@ -27,26 +27,26 @@ MAX_PARTITIONS_IN_FLIGHT = 4  # per worker process; each holds one database conn
 class CrawlOptions:
     """How hard to crawl: per-host rate and concurrency (for all processes together), retries, limits."""
 
-    processes: int = 2
+    processes: int
+    rate: float | None  # requests/s per host over all processes; None: unlimited
+    concurrency: int  # requests in flight per host and process
+    timeout_s: float
+    user_agent: str
+    policy: RetryPolicy
     limit: int | None = None
-    rate: float | None = None  # requests/s per host over all processes; None: unlimited
-    concurrency: int = 4  # requests in flight per host and process
-    timeout_s: float = 30.0
-    user_agent: str = "artsearch"
-    policy: RetryPolicy = RetryPolicy()
 
     @classmethod
-    def for_source(cls, source: Source, settings: Settings, *, processes: int, limit: int | None) -> "CrawlOptions":
+    def for_source(cls, source: Source, settings: Settings, *, limit: int | None = None) -> "CrawlOptions":
         """The source's polite defaults unless the settings (ARTSEARCH_CRAWL_*) override them."""
         rate = source.rate if settings.crawl_rate is None else settings.crawl_rate
         return cls(
-            processes=processes,
-            limit=limit,
+            processes=settings.crawl_processes,
             rate=rate or None,
             concurrency=settings.crawl_concurrency or source.concurrency,
             timeout_s=settings.crawl_timeout_s,
-            user_agent=settings.crawl_user_agent,
+            user_agent=settings.user_agent,
             policy=RetryPolicy(settings.crawl_max_attempts, settings.crawl_backoff_s, settings.crawl_max_backoff_s),
+            limit=limit,
         )
 
     def client(self) -> HttpClient:

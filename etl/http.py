@@ -125,9 +125,9 @@ def xml_with(check: Callable[[ET.Element], T]) -> Callable[[bytes, str, str], T]
 class RetryPolicy:
     """How often and how patiently to retry transient failures; shared by the crawler and image download."""
 
-    max_attempts: int = 6
-    backoff_s: float = 1.0
-    max_backoff_s: float = 60.0
+    max_attempts: int
+    backoff_s: float
+    max_backoff_s: float
 
     def retrying(self, on_retry: Callable[[RetryCallState], None] | None = None) -> AsyncRetrying:
         """A tenacity loop: transient errors only, Retry-After when given, else exponential backoff + jitter."""

@@ -1,52 +1,29 @@
 """One run = crawl → embed → project, for `artsearch run`, the scheduler and the demo."""
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from backend.database import connect, database_url
 from backend.settings import Settings
+from etl.sources import Source
 
 SAMPLE_COLLECTION = Path(__file__).resolve().parent / "sample_collection"
 REFIT_GROWTH = 1.5  # refit the map once the collection is this much larger than the last fit saw
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """What a run crawls and how: the crawl's and the embed's knobs in one place."""
-
-    limit: int | None = None
-    since: datetime | None = None
-    processes: int = 2
-    base_url: str | None = None
-    path: Path | None = None
-    batch_size: int = 32
-    workers: int = 1
-    device: str | None = None
-    show_progress: bool = True
-
-
-def run_source(settings: Settings, source: str, options: RunOptions) -> dict[str, Any]:
+def run_source(
+    settings: Settings, source: Source, *, limit: int | None = None, show_progress: bool = True
+) -> dict[str, Any]:
     """Crawl one source, embed whatever is pending, and keep the map current; a summary for the runs table."""
     from etl.crawler import CrawlOptions, crawl
     from etl.pipeline.runner import embed_pending
-    from etl.sources import make_source
 
     url = database_url(settings)
-    adapter = make_source(source, base_url=options.base_url, since=options.since, path=options.path)
-    crawl_options = CrawlOptions.for_source(adapter, settings, processes=options.processes, limit=options.limit)
-    crawled = crawl(adapter, url, crawl_options, show_progress=options.show_progress)
-    embedded = embed_pending(
-        settings,
-        batch_size=options.batch_size,
-        workers=options.workers,
-        device=options.device,
-        show_progress=options.show_progress,
-    )
+    crawled = crawl(source, url, CrawlOptions.for_source(source, settings, limit=limit), show_progress=show_progress)
+    embedded = embed_pending(settings, show_progress=show_progress)
     projection = refresh_projection(settings)
     return {
-        "source": source,
+        "source": source.name,
         "crawl": crawled.line(),
         "embed": embedded.line(),
         "projection": projection,

@@ -43,7 +43,7 @@ def tiny_clip_config() -> CLIPConfig:
 def pg_server_url() -> Iterator[str]:
     """A real PostgreSQL 16 + pgvector (pgserver) for the whole session, in a short temp path."""
     pgdata = Path(tempfile.mkdtemp(prefix="aspg-")) / "pgdata"
-    url = start_embedded(pgdata)
+    url = start_embedded(pgdata, Settings().embedded_shared_buffers)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
         conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")

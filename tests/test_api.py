@@ -257,7 +257,8 @@ def test_a_crawled_folder_serves_its_own_images_and_nothing_it_points_out_to(
         "escape.jpg,Link",
     ]
     (folder / "metadata.csv").write_text("file,title\n" + "\n".join(rows) + "\n")
-    summary = crawl(FolderSource(folder), settings.database_url, CrawlOptions(processes=1), show_progress=False)
+    source = FolderSource(folder)
+    summary = crawl(source, settings.database_url, CrawlOptions.for_source(source, settings), show_progress=False)
     assert (summary.records, summary.failures) == (1, 3)
     with connect(settings.database_url) as conn:
         stored = conn.execute("SELECT id, title FROM artworks WHERE source_id IN ('kept.jpg', 'escape.jpg')").fetchall()

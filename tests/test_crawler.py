@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -14,13 +15,15 @@ import psycopg
 import pytest
 
 from backend.store.artworks import save_page
+from backend.store.records import ArtworkRecord
 from etl.crawler import CrawlOptions, crawl
 from etl.http import BlockedResponse, HttpClient, HttpStatusError, MalformedResponse, RetryPolicy, classify
-from etl.records import ArtworkRecord
 from etl.sources import make_source
 from tests.replicas import start_replica
 
-FAST = CrawlOptions(processes=2, rate=None, concurrency=4, timeout_s=1.0, policy=RetryPolicy(8, 0.05, 1.0))
+FAST = CrawlOptions(
+    processes=2, rate=None, concurrency=4, timeout_s=1.0, user_agent="artsearch-tests", policy=RetryPolicy(8, 0.05, 1.0)
+)
 ARTSEARCH = str(Path(sys.executable).with_name("artsearch"))
 
 
@@ -149,7 +152,7 @@ def test_killed_crawl_resumes_without_refetching_finished_work(db_url: str, cli_
 
 def test_incremental_met_run_fetches_only_changed_objects(db_url: str) -> None:
     replica = start_replica("met", records=400, fault_rate=0.05, seed=5, hang_s=1.5)
-    options = CrawlOptions(processes=1, concurrency=8, timeout_s=1.0, policy=RetryPolicy(8, 0.05, 1.0))
+    options = replace(FAST, processes=1, concurrency=8)
     try:
         crawl(make_source("met", base_url=replica.base_url), db_url, options, show_progress=False)
         assert count(db_url, "SELECT count(*) FROM artworks WHERE source = 'met'") == 400
@@ -243,7 +246,7 @@ def test_limit_caps_records_and_a_full_pass_starts_over(db_url: str) -> None:
     replica = start_replica("aic", records=1200)
     try:
         source = make_source("aic", base_url=replica.base_url)
-        limited = CrawlOptions(**{**FAST.__dict__, "limit": 250})
+        limited = replace(FAST, limit=250)
         assert crawl(source, db_url, limited, show_progress=False).records == 250
         assert count(db_url, "SELECT count(*) FROM artworks") == 250
         assert crawl(source, db_url, FAST, show_progress=False).partitions_left == 0

@@ -7,8 +7,9 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import backend.models  # noqa: F401
-from backend.database import EMBEDDED_SHARED_BUFFERS, sqlalchemy_url
+from backend.database import sqlalchemy_url
 from backend.migrate import downgrade, upgrade
+from backend.settings import Settings
 
 TABLES = {
     "artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs",
@@ -74,6 +75,7 @@ def test_the_embedded_server_holds_the_hnsw_index_in_shared_buffers(pg_server_ur
     """start_embedded sized shared_buffers (a restart on first start): the default 128 MB is under one 100k index."""
     with psycopg.connect(pg_server_url) as conn:
         current, wanted = conn.execute(
-            "SELECT pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(%s)", (EMBEDDED_SHARED_BUFFERS,)
+            "SELECT pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(%s)",
+            (Settings().embedded_shared_buffers,),
         ).fetchone()
     assert current == wanted

@@ -170,7 +170,7 @@ def test_transient_errors_are_retried_then_given_up(settings: Settings, image_se
     image_server.failures_first["flaky.jpg"] = [503, 429]
     image_server.failures_first["down.jpg"] = [503] * 100
     flaky, down = insert_artworks(settings.database_url, [image_server.url("flaky.jpg"), image_server.url("down.jpg")])
-    options = EmbedOptions(device="cpu", download_retries=FAST_RETRIES)
+    options = replace(EmbedOptions.from_settings(settings), download_retries=FAST_RETRIES)
 
     run_worker(settings, options)
     states = artwork_states(settings.database_url)
@@ -195,7 +195,7 @@ def test_claims_of_a_crashed_worker_are_given_up_after_max_attempts(settings: Se
             "lease_expires_at = now() - interval '1 second' WHERE id = %s",
             (artwork_id,),
         )
-    assert run_worker(settings, EmbedOptions(device="cpu")).claimed == 0
+    assert run_worker(settings, EmbedOptions.from_settings(settings)).claimed == 0
     status, error, attempts = artwork_states(settings.database_url)[artwork_id]
     assert (status, attempts) == ("failed", 3) and error.startswith("gave up after 3 attempts: the worker stopped")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from etl.http import MalformedResponse
-from etl.records import BadRecord
+from etl.sources.fields import BadRecord
 from etl.sources.met import _object_ids, is_open_access, parse_object
 
 SAMPLES = Path(__file__).parent / "fixtures" / "api_samples" / "met"

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from etl.records import ArtworkRecord
+from backend.store.records import ArtworkRecord
 
 COLUMNS = (
     "title", "maker", "date_display", "year_start", "year_end", "object_type", "description", "license",

@@ -21,8 +21,6 @@ from etl.http import (
 from etl.pipeline.channel import END, Channel
 from etl.pipeline.items import Downloaded, Failure
 
-USER_AGENT = "artsearch-embed/0.1 (semantic search over museum collections)"
-
 
 def image_body(body: bytes, content_type: str, url: str) -> bytes:
     """The body as image bytes; an HTML page declared as HTML is a CDN block page, worth another try."""
@@ -64,10 +62,11 @@ class DownloadImage:
 class DownloadLoop:
     """Runs DownloadImage over a channel on its own asyncio loop, up to `concurrency` requests in flight."""
 
-    def __init__(self, concurrency: int, policy: RetryPolicy, timeout_s: float = 30.0) -> None:
+    def __init__(self, concurrency: int, policy: RetryPolicy, timeout_s: float, user_agent: str) -> None:
         self.concurrency = concurrency
         self.policy = policy
         self.timeout_s = timeout_s
+        self.user_agent = user_agent
         self.items = 0
         self.busy_s = 0.0  # wall time with at least one request in flight
         self._in_flight = 0
@@ -85,7 +84,7 @@ class DownloadLoop:
             rate=None,
             concurrency=self.concurrency,
             timeout_s=self.timeout_s,
-            user_agent=USER_AGENT,
+            user_agent=self.user_agent,
             policy=self.policy,
         )
         async with client:

@@ -42,29 +42,51 @@ DECODE_NICENESS = 10  # decode fills the model's idle moments instead of preempt
 class EmbedOptions:
     """How one run embeds: batch size, how many artworks, where, and how wide each stage is."""
 
-    batch_size: int = 32
-    limit: int | None = None
-    device: str = "auto"
+    batch_size: int
+    limit: int | None
+    device: str
+    decode_threads: int
+    download_concurrency: int
+    download_timeout_s: float
+    download_retries: RetryPolicy
+    user_agent: str
+    queued_batches: int
     torch_threads: int | None = None  # None: every core this process may use
-    decode_threads: int = 2
-    download_concurrency: int = 32
-    queued_batches: int = 2  # each channel holds this many batches: the model never waits, memory stays bounded
-    download_retries: RetryPolicy = RetryPolicy(max_attempts=4, backoff_s=1.0, max_backoff_s=30.0)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, batch_size: int | None = None, limit: int | None = None, device: str | None = None
+    ) -> "EmbedOptions":
+        """The settings' pipeline, with what this run's caller chose instead."""
+        return cls(
+            batch_size=batch_size or settings.embed_batch_size,
+            limit=limit,
+            device=device or settings.device,
+            decode_threads=settings.embed_decode_threads,
+            download_concurrency=settings.download_concurrency,
+            download_timeout_s=settings.download_timeout_s,
+            download_retries=RetryPolicy(
+                settings.download_max_attempts, settings.download_backoff_s, settings.download_max_backoff_s
+            ),
+            user_agent=settings.user_agent,
+            queued_batches=settings.embed_queued_batches,
+        )
 
 
 def embed_pending(
     settings: Settings,
     *,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     limit: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     device: str | None = None,
     show_progress: bool = False,
 ) -> EmbedSummary:
-    """Embed pending artworks until none is left (or `limit`), in `workers` processes; the run's summary."""
-    options = EmbedOptions(batch_size=batch_size, limit=limit, device=device or settings.device)
+    """Embed pending artworks until none is left (or `limit`), in `workers` processes; the run's summary.
+    Unset arguments fall back to the settings."""
+    options = EmbedOptions.from_settings(settings, batch_size=batch_size, limit=limit, device=device)
     with ProgressView(enabled=show_progress) as view:
-        summary = distribute(run_worker, settings, options, workers, on_progress=view.update)
+        summary = distribute(run_worker, settings, options, workers or settings.embed_workers, on_progress=view.update)
         view.update(summary)
     return summary
 
@@ -119,7 +141,9 @@ def _run_stages(
             claim=ClaimArtworks(
                 claim_conn, options.batch_size, settings.lease_seconds, settings.max_embed_attempts, options.limit
             ),
-            download=DownloadLoop(options.download_concurrency, policy=options.download_retries),
+            download=DownloadLoop(
+                options.download_concurrency, options.download_retries, options.download_timeout_s, options.user_agent
+            ),
             decode=DecodeImage(model.preprocess_spec),
             embed=EmbedBatch(model, model_thread),
             write=WriteResults(write_conn, model.name, projection, settings.max_embed_attempts),

@@ -2,9 +2,10 @@
 
 from typing import Any
 
+from backend.store.records import ArtworkRecord
 from etl.http import HttpClient, MalformedResponse, json_with
-from etl.records import ArtworkRecord, BadRecord, id_field, int_field, plain_text, text_field
 from etl.sources.base import Page, Partition, Source, page_ranges
+from etl.sources.fields import BadRecord, id_field, int_field, plain_text, text_field
 
 PAGE_SIZE = 100
 PAGES_PER_PARTITION = 5
@@ -92,7 +93,7 @@ def parse_artwork(item: dict[str, Any], config: dict[str, Any]) -> ArtworkRecord
     website = (config.get("website_url") or "https://www.artic.edu").replace("http://", "https://").rstrip("/")
     artist_display = text_field(item, "artist_display")
     return ArtworkRecord(
-        source="aic",
+        source=AicSource.name,
         source_id=source_id,
         title=text_field(item, "title", required=True),
         maker=text_field(item, "artist_title") or (artist_display.splitlines()[0] if artist_display else None),
@@ -111,4 +112,4 @@ def parse_artwork(item: dict[str, Any], config: dict[str, Any]) -> ArtworkRecord
 
 
 def _item_ref(item: Any) -> str:
-    return f"aic:{item.get('id')}" if isinstance(item, dict) else "aic:?"
+    return f"{AicSource.name}:{item.get('id') if isinstance(item, dict) else '?'}"

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from backend.errors import ArtsearchError
+from backend.store.records import ArtworkRecord
 from backend.url_policy import URL_FIELDS, WEB_SCHEMES, url_refusal
 from etl.http import HttpClient
-from etl.records import ArtworkRecord
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,11 @@ class Source(ABC):
     def __init__(self, base_url: str | None = None, since: datetime | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.since = since
+
+    @classmethod
+    def from_options(cls, *, base_url: str | None, since: datetime | None, path: Path | None) -> "Source":
+        """The adapter as the command line describes it (a museum API ignores --path)."""
+        return cls(base_url, since=since)
 
     @abstractmethod
     async def partitions(self, client: HttpClient) -> list[Partition]:
@@ -99,28 +103,3 @@ def page_ranges(prefix: str, first: int, last: int, per_partition: int) -> list[
         (f"{prefix}{start:07d}-{start + per_partition - 1:07d}", start, start + per_partition - 1)
         for start in range(first, last + 1, per_partition)
     ]
-
-
-def make_source(
-    name: str, *, base_url: str | None = None, since: datetime | None = None, path: Path | None = None
-) -> Source:
-    """The adapter for a source name given on the command line."""
-    from etl.sources.aic import AicSource
-    from etl.sources.cleveland import ClevelandSource
-    from etl.sources.folder import FolderSource
-    from etl.sources.met import MetSource
-    from etl.sources.rijksmuseum import RijksmuseumSource
-
-    if name == "folder":
-        if path is None:
-            raise ArtsearchError("the folder source needs --path DIR (a directory with metadata.csv)")
-        return FolderSource(path, since=since)
-    adapters: dict[str, type[Source]] = {
-        "rijksmuseum": RijksmuseumSource,
-        "aic": AicSource,
-        "met": MetSource,
-        "cleveland": ClevelandSource,
-    }
-    if name not in adapters:
-        raise ArtsearchError(f"unknown source {name!r}; choose one of rijksmuseum, aic, met, cleveland, folder")
-    return adapters[name](base_url, since=since)

@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Any
 
+from backend.store.records import ArtworkRecord
 from etl.http import HttpClient, MalformedResponse, json_with
-from etl.records import ArtworkRecord, BadRecord, id_field, int_field, plain_text, text_field
 from etl.sources.base import Page, Partition, Source, page_ranges
+from etl.sources.fields import BadRecord, id_field, int_field, plain_text, text_field
 
 PAGE_SIZE = 100
 PAGES_PER_PARTITION = 10
@@ -119,7 +120,7 @@ def parse_artwork(item: dict[str, Any]) -> ArtworkRecord:
         raise BadRecord("missing images.web.url")
     description = text_field(item, "wall_description") or text_field(item, "digital_description")
     return ArtworkRecord(
-        source="cleveland",
+        source=ClevelandSource.name,
         source_id=id_field(item, "id"),
         title=text_field(item, "title", required=True),
         maker=_maker(item),

@@ -6,10 +6,11 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from backend.errors import ArtsearchError
+from backend.store.records import ArtworkRecord
 from backend.url_policy import FOLDER_SOURCE, local_image_path, url_refusal
 from etl.http import HttpClient
-from etl.records import ArtworkRecord, years_from_text
 from etl.sources.base import Page, Partition, Source
+from etl.sources.fields import years_from_text
 
 PAGE_SIZE = 200
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -74,6 +75,13 @@ class FolderSource(Source):
             page_url=(row.get("url") or "").strip() or None,
             raw=dict(row),
         )
+
+    @classmethod
+    def from_options(cls, *, base_url: str | None, since: datetime | None, path: Path | None) -> "FolderSource":
+        """The folder named by --path."""
+        if path is None:
+            raise ArtsearchError("the folder source needs --path DIR (a directory with metadata.csv)")
+        return cls(path, since=since)
 
     @property
     def local_root(self) -> Path:

@@ -3,9 +3,10 @@
 import asyncio
 from typing import Any
 
+from backend.store.records import ArtworkRecord
 from etl.http import HttpClient, HttpStatusError, MalformedResponse, classify, describe, json_with
-from etl.records import ArtworkRecord, BadRecord, id_field, int_field, text_field
 from etl.sources.base import Page, Partition, Source
+from etl.sources.fields import BadRecord, id_field, int_field, text_field
 
 SHARDS = 16  # id shards (objectID % 16): stable partitions however the id list changes
 BATCH = 40  # objects fetched concurrently and committed together
@@ -89,7 +90,7 @@ def parse_object(doc: dict[str, Any]) -> ArtworkRecord:
     undated = date_display is not None and date_display.lower() in {"n.d.", "undated", "no date"}
     small = text_field(doc, "primaryImageSmall", required=True)
     return ArtworkRecord(
-        source="met",
+        source=MetSource.name,
         source_id=source_id,
         title=title,
         maker=text_field(doc, "artistDisplayName"),

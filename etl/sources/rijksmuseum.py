@@ -5,9 +5,10 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.store.records import ArtworkRecord
 from etl.http import HttpClient, MalformedResponse, xml_with
-from etl.records import ArtworkRecord, BadRecord, years_from_text
 from etl.sources.base import Page, Partition, Source
+from etl.sources.fields import BadRecord, years_from_text
 
 NS = {
     "oai": "http://www.openarchives.org/OAI/2.0/",
@@ -119,7 +120,7 @@ def parse_record(record: ET.Element) -> ArtworkRecord:
         raise BadRecord("missing header identifier")
     source_id = identifier.strip()
     if header.get("status") == "deleted":
-        return ArtworkRecord(source="rijksmuseum", source_id=source_id, deleted=True)
+        return ArtworkRecord(source=RijksmuseumSource.name, source_id=source_id, deleted=True)
     rdf = record.find("oai:metadata/rdf:RDF", NS)
     if rdf is None:
         raise BadRecord("missing rdf:RDF metadata")
@@ -141,7 +142,7 @@ def parse_record(record: ET.Element) -> ArtworkRecord:
     if not page_url and object_number:
         page_url = f"https://www.rijksmuseum.nl/en/collection/{object_number}"
     return ArtworkRecord(
-        source="rijksmuseum",
+        source=RijksmuseumSource.name,
         source_id=source_id,
         title=title,
         maker=_label(rdf, cho.find("dc:creator", NS), "edm:Agent"),

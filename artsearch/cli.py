@@ -1,18 +1,19 @@
-"""The `artsearch` command line: thin typer commands over the ETL and backend modules."""
+"""The `artsearch` command line: the composition root, thin typer commands over the backend and the ETL.
+
+Every option defaults to unset and falls back to the settings (ARTSEARCH_*), which own every default.
+"""
 
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-if TYPE_CHECKING:
-    from etl.run import RunOptions
-
 from backend.errors import ArtsearchError
 from backend.settings import Settings, get_settings
+from etl.sources import SOURCE_NAMES
 
 app = typer.Typer(
     help="Semantic search over museum collections.",
@@ -25,19 +26,25 @@ app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
 # Options shared by several commands, defined once so their meaning and help read the same everywhere.
-SourceArg = Annotated[str, typer.Argument(help="rijksmuseum, aic, met, cleveland or folder")]
+SourceArg = Annotated[str, typer.Argument(help=f"one of {SOURCE_NAMES}")]
+SourcesArg = Annotated[list[str], typer.Argument(help=f"one or more of {SOURCE_NAMES}")]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="store at most N records")]
 SinceOpt = Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")]
-ProcessesOpt = Annotated[int, typer.Option(min=1, help="crawl worker processes")]
+ProcessesOpt = Annotated[int | None, typer.Option(min=1, help="crawl worker processes [ARTSEARCH_CRAWL_PROCESSES]")]
 BaseUrlOpt = Annotated[str | None, typer.Option(help="another host for the source (a mirror or replica)")]
 PathOpt = Annotated[Path | None, typer.Option(help="the folder source's directory (with metadata.csv)")]
-BatchSizeOpt = Annotated[int, typer.Option(min=1, help="images per model batch")]
-WorkersOpt = Annotated[int, typer.Option(min=1, help="embed worker processes sharing the work")]
-DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or cuda (default: ARTSEARCH_DEVICE)")]
-HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
-PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="TCP port")]
+BatchSizeOpt = Annotated[int | None, typer.Option(min=1, help="images per model batch [ARTSEARCH_EMBED_BATCH_SIZE]")]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="embed worker processes sharing the work [ARTSEARCH_EMBED_WORKERS]")
+]
+DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu or cuda [ARTSEARCH_DEVICE]")]
+HostOpt = Annotated[str | None, typer.Option(help="interface to listen on [ARTSEARCH_HOST]")]
+PortOpt = Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port [ARTSEARCH_PORT]")]
 
-SOURCES = ("rijksmuseum", "aic", "met", "cleveland", "folder")
+
+def _settings(**chosen: Any) -> Settings:
+    """The settings with what was given on the command line instead (unset options keep the settings' values)."""
+    return get_settings().model_copy(update={key: value for key, value in chosen.items() if value is not None})
 
 
 def _parse_since(since: str | None) -> datetime | None:
@@ -94,20 +101,17 @@ def crawl_command(
     source: SourceArg,
     limit: LimitOpt = None,
     since: SinceOpt = None,
-    processes: ProcessesOpt = 2,
+    processes: ProcessesOpt = None,
     base_url: BaseUrlOpt = None,
     path: PathOpt = None,
 ) -> None:
     """Harvest a museum source into the artworks table; an interrupted crawl resumes where it stopped."""
-
     from etl.crawler import CrawlOptions, crawl
     from etl.sources import make_source
 
-    since_date = _parse_since(since)
-    settings = get_settings()
-    adapter = make_source(source, base_url=base_url, since=since_date, path=path)
-    options = CrawlOptions.for_source(adapter, settings, processes=processes, limit=limit)
-    summary = crawl(adapter, _url(settings), options)
+    adapter = make_source(source, base_url=base_url, since=_parse_since(since), path=path)
+    settings = _settings(crawl_processes=processes)
+    summary = crawl(adapter, _url(settings), CrawlOptions.for_source(adapter, settings, limit=limit))
     print(summary.line())
     if summary.crashes:
         raise ArtsearchError(f"crawl workers failed: {'; '.join(summary.crashes)}")
@@ -147,17 +151,16 @@ def status_command(as_json: Annotated[bool, typer.Option("--json", help="print J
 
 @app.command("embed")
 def embed_command(
-    batch_size: BatchSizeOpt = 32,
+    batch_size: BatchSizeOpt = None,
     limit: Annotated[int | None, typer.Option(min=1, help="embed at most N artworks")] = None,
     device: DeviceOpt = None,
-    workers: WorkersOpt = 1,
+    workers: WorkersOpt = None,
 ) -> None:
     """Embed pending artworks with CLIP; safe to run in many processes at once, and to kill and rerun."""
     from etl.pipeline.runner import embed_pending
 
-    summary = embed_pending(
-        get_settings(), batch_size=batch_size, limit=limit, workers=workers, device=device, show_progress=True
-    )
+    settings = _settings(embed_batch_size=batch_size, embed_workers=workers, device=device)
+    summary = embed_pending(settings, limit=limit, show_progress=True)
     print(summary.line())
     if summary.interrupted:
         sys.exit(130)
@@ -178,23 +181,20 @@ def project_command(
 
 
 @app.command("serve")
-def serve_command(
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = 8000,
-) -> None:
+def serve_command(host: HostOpt = None, port: PortOpt = None) -> None:
     """Serve the search API and the web app (UI at /, API docs at /docs)."""
-    _serve(get_settings(), host, port)
+    _serve(_settings(host=host, port=port))
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings) -> None:
     import uvicorn
 
     from backend.api.app import create_app
     from backend.database import connect
 
     connect(_url(settings)).close()  # an unreachable database is one clear line here, not a lifespan traceback
-    console.print(f"serving on http://{host}:{port} (UI at /, API docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    console.print(f"serving on http://{settings.host}:{settings.port} (UI at /, API docs at /docs)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
 @app.command("run")
@@ -202,44 +202,43 @@ def run_command(
     source: SourceArg,
     limit: LimitOpt = None,
     since: SinceOpt = None,
-    processes: ProcessesOpt = 2,
+    processes: ProcessesOpt = None,
     base_url: BaseUrlOpt = None,
     path: PathOpt = None,
-    batch_size: BatchSizeOpt = 32,
-    workers: WorkersOpt = 1,
+    batch_size: BatchSizeOpt = None,
+    workers: WorkersOpt = None,
     device: DeviceOpt = None,
 ) -> None:
     """Crawl, embed and project in one go; kept in the runs table and never alongside another run."""
-    from etl.run import RunOptions
-
-    options = RunOptions(
-        limit=limit,
-        since=_parse_since(since),
-        processes=processes,
-        base_url=base_url,
-        path=path,
-        batch_size=batch_size,
-        workers=workers,
-        device=device,
-    )
-    _run_now(get_settings(), [source], options, trigger="manual")
+    settings = _settings(crawl_processes=processes, embed_batch_size=batch_size, embed_workers=workers, device=device)
+    _run_now(settings, [source], "manual", since=_parse_since(since), base_url=base_url, path=path, limit=limit)
 
 
-def _run_now(settings: Settings, sources: list[str], options: "RunOptions", trigger: str) -> None:
+def _run_now(
+    settings: Settings,
+    sources: list[str],
+    trigger: str,
+    *,
+    since: datetime | None = None,
+    base_url: str | None = None,
+    path: Path | None = None,
+    limit: int | None = None,
+    show_progress: bool = True,
+) -> None:
     """One guarded run of crawl → embed → project over `sources`; a failure or a clash is one clear line."""
-    from dataclasses import replace
-
     from etl.run import run_source
     from etl.scheduler import last_success, run_exclusively
+    from etl.sources import make_source
 
     url = _url(settings)
 
     def job() -> dict:
         summaries = {}
-        for source in sources:
+        for name in sources:
             # A scheduled run is incremental: it asks each source for what changed since its last good run.
-            since = options.since or (last_success(url, source) if trigger == "schedule" else None)
-            summaries[source] = run_source(settings, source, replace(options, since=since))
+            changed_since = since or (last_success(url, name) if trigger == "schedule" else None)
+            adapter = make_source(name, base_url=base_url, since=changed_since, path=path)
+            summaries[name] = run_source(settings, adapter, limit=limit, show_progress=show_progress)
         return summaries
 
     outcome = run_exclusively(url, sources, trigger, job)
@@ -254,28 +253,24 @@ def _run_now(settings: Settings, sources: list[str], options: "RunOptions", trig
 
 @app.command("schedule")
 def schedule_command(
-    sources: Annotated[list[str], typer.Argument(help="one or more of rijksmuseum, aic, met, cleveland, folder")],
+    sources: SourcesArg,
     cron: Annotated[str, typer.Option(help="when to run, as a cron expression in UTC, e.g. '0 3 * * *'")],
-    processes: ProcessesOpt = 2,
+    processes: ProcessesOpt = None,
     base_url: BaseUrlOpt = None,
     path: PathOpt = None,
-    batch_size: BatchSizeOpt = 32,
-    workers: WorkersOpt = 1,
+    batch_size: BatchSizeOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run incremental crawl → embed → project on a schedule; a run is skipped while another one holds the lock."""
-    from etl.run import RunOptions
     from etl.scheduler import run_schedule, validate_cron
 
     validate_cron(cron)
-    settings = get_settings()
+    settings = _settings(crawl_processes=processes, embed_batch_size=batch_size, embed_workers=workers)
     _url(settings)  # fail now, not at the first run, when the database is unreachable
-    options = RunOptions(
-        processes=processes, base_url=base_url, path=path, batch_size=batch_size, workers=workers, show_progress=False
-    )
 
     def fire() -> None:
         try:
-            _run_now(settings, sources, options, trigger="schedule")
+            _run_now(settings, sources, "schedule", base_url=base_url, path=path, show_progress=False)
         except ArtsearchError as exc:  # one failed or skipped run must not stop the schedule
             console.print(f"[yellow]{exc}[/]", highlight=False)
 
@@ -284,18 +279,16 @@ def schedule_command(
 
 
 @app.command("demo")
-def demo_command(
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = 8000,
-) -> None:
+def demo_command(host: HostOpt = None, port: PortOpt = None) -> None:
     """The whole product offline on the bundled sample collection: what `make demo` runs."""
     from rich.panel import Panel
 
     from backend.clip_model import load_clip
     from backend.migrate import upgrade
-    from etl.run import SAMPLE_COLLECTION, RunOptions
+    from etl.run import SAMPLE_COLLECTION
+    from etl.sources.folder import FolderSource
 
-    settings = get_settings().model_copy(update={"allow_random_weights": True})
+    settings = _settings(host=host, port=port, allow_random_weights=True, crawl_processes=1)
     upgrade(_url(settings))
     model = load_clip(settings.model, device=settings.device, vision=False, allow_random=True, home=settings.home)
     if model.random_weights:
@@ -310,8 +303,8 @@ def demo_command(
         )
         settings = settings.model_copy(update={"model": model.name})
     del model
-    _run_now(settings, ["folder"], RunOptions(path=SAMPLE_COLLECTION, processes=1), trigger="demo")
-    _serve(settings, host, port)
+    _run_now(settings, [FolderSource.name], "demo", path=SAMPLE_COLLECTION)
+    _serve(settings)
 
 
 def main() -> None:

@@ -1,35 +1,12 @@
-"""The one normalised artwork record every source adapter produces, and the error a bad record raises."""
+"""Field readers every adapter applies to a museum's untrusted JSON, and the BadRecord error they raise."""
 
 import html
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 
 class BadRecord(ValueError):
     """A source record that cannot be normalised; its message is the reason stored in crawl_failures."""
-
-
-@dataclass(frozen=True)
-class ArtworkRecord:
-    """One work as the artworks table stores it; deleted=True marks a withdrawn record."""
-
-    source: str
-    source_id: str
-    title: str = ""
-    maker: str | None = None
-    date_display: str | None = None
-    year_start: int | None = None
-    year_end: int | None = None
-    object_type: str | None = None
-    description: str | None = None
-    license: str | None = None
-    image_url: str | None = None
-    thumbnail_url: str | None = None
-    full_image_url: str | None = None
-    page_url: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, hash=False)
-    deleted: bool = False
 
 
 def text_field(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
