@@ -17,11 +17,12 @@ MIN_SIDE = 16  # a 1x1 tracking pixel or a broken placeholder carries no picture
 
 
 class ImageError(ValueError):
-    """An image that can never be embedded; `reason` is what gets recorded."""
+    """An image that can never be embedded: `reason` is its class (what status counts), `detail` the particulars."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(f"{reason} ({detail})" if detail else reason)
         self.reason = reason
+        self.detail = detail
 
 
 def decode_image(data: bytes, target_side: int = 224, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -34,16 +35,16 @@ def decode_image(data: bytes, target_side: int = 224, max_pixels: int = MAX_PIXE
         raise ImageError(_not_an_image(data)) from exc
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageError(f"over the pixel limit ({width}x{height})")
+        raise ImageError("over the pixel limit", f"{width}x{height}")
     if min(width, height) < MIN_SIDE:
-        raise ImageError(f"too small ({width}x{height})")
+        raise ImageError("too small", f"{width}x{height}")
     if image.format == "JPEG":
         # DCT scaling: decode at 1/2, 1/4 or 1/8 size while both sides stay >= target.
         image.draft("RGB", (target_side, target_side))
     try:
         image.load()
     except Exception as exc:  # any decoder error on untrusted bytes means the file is damaged
-        raise ImageError(f"truncated or corrupt image ({exc})") from exc
+        raise ImageError("truncated or corrupt image", str(exc)) from exc
     ImageOps.exif_transpose(image, in_place=True)
     return _to_rgb(image)
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from backend.database import connect, sqlalchemy_url
 from backend.errors import ArtsearchError
 from backend.models import EMBEDDING_DIM
+from backend.store.schema import vector_dimension
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -34,14 +35,6 @@ def upgrade(url: str, revision: str = "head") -> None:
 def downgrade(url: str, revision: str = "base") -> None:
     """Take the schema down to `revision`."""
     command.downgrade(alembic_config(url), revision)
-
-
-def vector_dimension(conn: psycopg.Connection) -> int | None:
-    """The dimension of embeddings.embedding in this database; None before the first migration."""
-    row = conn.execute(
-        "SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass('embeddings') AND attname = 'embedding'"
-    ).fetchone()
-    return row[0] if row else None
 
 
 def check_model_dimension(conn: psycopg.Connection, model_dim: int, model_name: str) -> None:

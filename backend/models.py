@@ -4,6 +4,7 @@ Alembic migrations in migrations/ create exactly these tables (tests/test_migrat
 """
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
@@ -27,7 +28,19 @@ from sqlmodel import Field, SQLModel
 EMBEDDING_DIM = 512  # the vector column's dimension: ViT-B/32's projection_dim
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 128
-EMBED_STATES = ("pending", "claimed", "embedded", "failed")
+
+
+class EmbedStatus(StrEnum):
+    """Where an artwork stands in the embedding queue: the one list the CHECK constraint, the SQL and Python share."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"  # under a worker's lease
+    EMBEDDED = "embedded"
+    FAILED = "failed"  # permanently, with its reason
+
+
+ALL_STATES = "(" + ", ".join(f"'{status}'" for status in EmbedStatus) + ")"
+QUEUED = f"('{EmbedStatus.PENDING}', '{EmbedStatus.CLAIMED}')"  # the states a worker may still claim
 
 
 def _now_column() -> Column:
@@ -40,14 +53,12 @@ class Artwork(SQLModel, table=True):
     __tablename__ = "artworks"
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="artworks_source_source_id_key"),
-        CheckConstraint(
-            "embed_status IN ('pending', 'claimed', 'embedded', 'failed')", name="artworks_embed_status_check"
-        ),
+        CheckConstraint(f"embed_status IN {ALL_STATES}", name="artworks_embed_status_check"),
         # The work-claiming query scans only this small index.
         Index(
             "artworks_claimable_idx",
             "id",
-            postgresql_where=text("embed_status IN ('pending', 'claimed')"),
+            postgresql_where=text(f"embed_status IN {QUEUED}"),
         ),
         Index("artworks_source_status_idx", "source", "embed_status"),
     )
@@ -72,11 +83,13 @@ class Artwork(SQLModel, table=True):
     )
     deleted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     embed_status: str = Field(
-        default="pending", sa_column=Column(Text, nullable=False, server_default=text("'pending'"))
+        default=EmbedStatus.PENDING,
+        sa_column=Column(Text, nullable=False, server_default=text(f"'{EmbedStatus.PENDING}'")),
     )
     lease_expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     embed_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
-    embed_error: str | None = Field(default=None, sa_column=Column(Text))
+    embed_error: str | None = Field(default=None, sa_column=Column(Text))  # the failure's class, counted by status
+    embed_error_detail: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
     updated_at: datetime | None = Field(default=None, sa_column=_now_column())
 
@@ -160,6 +173,7 @@ class CrawlFailure(SQLModel, table=True):
     partition: str | None = Field(default=None, sa_column=Column(Text))
     url: str | None = Field(default=None, sa_column=Column(Text))
     reason: str = Field(sa_column=Column(Text, nullable=False))
+    detail: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
 
 

@@ -104,8 +104,8 @@ def from_row(projection_id: int, method: str, params: dict) -> MapProjection:
 
 def load_current(conn: psycopg.Connection) -> MapProjection | None:
     """The newest projection version, able to place new vectors, or None before the first fit."""
-    row = store.latest_projection(conn)
-    return from_row(*row) if row else None
+    stored = store.current_projection(conn)
+    return from_row(stored.id, stored.method, stored.params) if stored else None
 
 
 def fit_pca_params(vectors: np.ndarray) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def _fit(conn: psycopg.Connection, method: Method, sample: int) -> ProjectionSum
         raise ArtsearchError(
             f"{len(ids)} embedded artworks: a map needs at least {MIN_FIT}; run `artsearch embed` first"
         )
-    model = conn.execute("SELECT model FROM embeddings GROUP BY model ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    model = store.most_common_model(conn)
     if method == "umap":
         fitted_xy = fit_umap(vectors)
         params = umap_params(vectors, fitted_xy)

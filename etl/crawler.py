@@ -17,7 +17,8 @@ from backend.errors import ArtsearchError
 from backend.settings import Settings
 from backend.store.artworks import load_checkpoints, record_failure, save_page, start_fresh_pass
 from backend.store.local_folders import register_local_folder
-from etl.http import HttpClient, RetryPolicy, classify, describe
+from backend.store.schema import require_schema
+from etl.http import HttpClient, RetryPolicy, classify, describe, detail_of, explain
 from etl.sources.base import Partition, Source
 
 MAX_PARTITIONS_IN_FLIGHT = 4  # per worker process; each holds one database connection
@@ -115,7 +116,7 @@ def crawl(source: Source, db_url: str, options: CrawlOptions, *, show_progress: 
     started = time.monotonic()
     partitions = asyncio.run(_plan(source, options))
     with connect(db_url) as conn:
-        _require_schema(conn)
+        require_schema(conn)
         if source.local_root is not None:
             register_local_folder(conn, source.local_root)
         todo = _resume_points(conn, source.name, partitions)
@@ -134,12 +135,7 @@ async def _plan(source: Source, options: CrawlOptions) -> list[Partition]:
         try:
             return await source.partitions(client)
         except Exception as exc:
-            raise ArtsearchError(f"cannot list {source.name} at {source.base_url}: {describe(exc)}") from exc
-
-
-def _require_schema(conn: psycopg.Connection) -> None:
-    if conn.execute("SELECT to_regclass('crawl_checkpoints')").fetchone()[0] is None:
-        raise ArtsearchError("the database has no schema yet: run `artsearch db migrate` first")
+            raise ArtsearchError(f"cannot list {source.name} at {source.base_url}: {explain(exc)}") from exc
 
 
 def _resume_points(conn: psycopg.Connection, source: str, partitions: list[Partition]) -> list[tuple[Partition, dict]]:
@@ -313,7 +309,9 @@ async def _crawl_partition(
             reason = describe(exc)
             if classify(exc) == "transient":
                 reason = f"page failed after {options.policy.max_attempts} attempts: {reason}"
-            await asyncio.to_thread(record_failure, conn, source.name, partition.key, json.dumps(cursor), reason)
+            await asyncio.to_thread(
+                record_failure, conn, source.name, partition.key, json.dumps(cursor), reason, detail_of(exc)
+            )
             reporter.send(failures=1)
             return
         allowed = _reserve(stored, len(page.records), options.limit)

@@ -59,7 +59,7 @@ def classify(error: BaseException) -> Literal["transient", "permanent"]:
 
 
 def describe(error: BaseException) -> str:
-    """A short, low-cardinality reason for an error, fit for grouping in `artsearch status`."""
+    """An error's class: short and low-cardinality, fit for grouping in `artsearch status`."""
     if isinstance(error, HttpStatusError):
         return f"HTTP {error.status}"
     if isinstance(error, TimeoutError):
@@ -67,10 +67,21 @@ def describe(error: BaseException) -> str:
     if isinstance(error, BlockedResponse):
         return "blocked by CDN"
     if isinstance(error, MalformedResponse):
-        return f"malformed response ({error})"
+        return "malformed response"
     if isinstance(error, aiohttp.ClientError):
         return f"connection error ({type(error).__name__})"
-    return f"{type(error).__name__}: {error}"
+    return type(error).__name__
+
+
+def detail_of(error: BaseException) -> str | None:
+    """An error's particulars (the URL, the parser's message), kept beside its class."""
+    return str(error) or None
+
+
+def explain(error: BaseException) -> str:
+    """Class and detail in one line, for a message a user reads."""
+    detail = detail_of(error)
+    return f"{describe(error)}: {detail}" if detail else describe(error)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -5,6 +5,7 @@ from typing import Any
 
 from backend.database import connect, database_url
 from backend.settings import Settings
+from backend.store.projections import current_projection, embedding_count
 from etl.sources import Source
 
 SAMPLE_COLLECTION = Path(__file__).resolve().parent / "sample_collection"
@@ -37,11 +38,11 @@ def refresh_projection(settings: Settings) -> str:
     from backend.projection import FIT_SAMPLE, MIN_FIT, fit_projection
 
     with connect(database_url(settings)) as conn:
-        embedded = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-        row = conn.execute("SELECT id, n_fitted FROM projections ORDER BY id DESC LIMIT 1").fetchone()
+        embedded = embedding_count(conn)
+        current = current_projection(conn)
     if embedded < MIN_FIT:
         return f"{embedded} embeddings: too few for a map"
-    if row is not None and min(embedded, FIT_SAMPLE) <= row[1] * REFIT_GROWTH:
-        return f"kept projection #{row[0]}"
+    if current is not None and min(embedded, FIT_SAMPLE) <= current.n_fitted * REFIT_GROWTH:
+        return f"kept projection #{current.id}"
     summary = fit_projection(settings, "pca")
     return f"fitted projection #{summary.projection_id} on {summary.n_fitted} artworks"

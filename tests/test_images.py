@@ -68,7 +68,7 @@ def test_cmyk_is_converted_to_rgb(hostile: dict[str, bytes]) -> None:
     ("name", "reason"),
     [
         ("truncated.jpg", "truncated or corrupt image"),
-        ("pixel.png", "too small (1x1)"),
+        ("pixel.png", "too small"),
         ("bomb.png", "over the pixel limit"),
         ("page.jpg", "not an image (an HTML page)"),
     ],
@@ -76,7 +76,8 @@ def test_cmyk_is_converted_to_rgb(hostile: dict[str, bytes]) -> None:
 def test_hostile_bytes_fail_with_reason(hostile: dict[str, bytes], name: str, reason: str) -> None:
     with pytest.raises(ImageError) as error:
         load_for_clip(hostile[name], SPEC)
-    assert error.value.reason.startswith(reason)
+    assert error.value.reason == reason  # the class status counts; the particulars are the detail
+    assert name != "pixel.png" or error.value.detail == "1x1"
 
 
 def test_pixel_limit_is_checked_before_decoding() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from backend.projection import MapProjection, load_current
-from backend.store.projections import latest_projection_id
+from backend.store.projections import current_projection_id
 
 RECHECK_S = 1.0  # how stale the version may get when no hit has shown a newer one
 
@@ -38,7 +38,7 @@ class CurrentMap:
     def refresh(self, conn: psycopg.Connection) -> MapProjection | None:
         """Ask the store for the newest version now, and load it if it is not the one held."""
         with self._lock:
-            if latest_projection_id(conn) != self.version:
+            if current_projection_id(conn) != self.version:
                 self._projection = load_current(conn)
             self._next_check = time.monotonic() + RECHECK_S
         return self._projection

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from backend.models import EmbedStatus
 from backend.store.records import ArtworkRecord
 
 COLUMNS = (
@@ -23,9 +24,10 @@ VALUES (%s, %s, {", ".join(["%s"] * len(COLUMNS))})
 ON CONFLICT (source, source_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)},
     updated_at = now(),
-    embed_status = CASE WHEN {_IMAGE_CHANGED} THEN 'pending' ELSE artworks.embed_status END,
+    embed_status = CASE WHEN {_IMAGE_CHANGED} THEN '{EmbedStatus.PENDING}' ELSE artworks.embed_status END,
     embed_attempts = CASE WHEN {_IMAGE_CHANGED} THEN 0 ELSE artworks.embed_attempts END,
     embed_error = CASE WHEN {_IMAGE_CHANGED} THEN NULL ELSE artworks.embed_error END,
+    embed_error_detail = CASE WHEN {_IMAGE_CHANGED} THEN NULL ELSE artworks.embed_error_detail END,
     lease_expires_at = CASE WHEN {_IMAGE_CHANGED} THEN NULL ELSE artworks.lease_expires_at END
 WHERE ({", ".join(f"artworks.{c}" for c in COLUMNS)})
     IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in COLUMNS)})
@@ -47,6 +49,8 @@ MARK_DELETED_SQL = """
 UPDATE artworks SET deleted = true, updated_at = now()
 WHERE source = %(source)s AND source_id = ANY(%(source_ids)s) AND NOT deleted
 """
+
+INSERT_CRAWL_FAILURE = "INSERT INTO crawl_failures (source, partition, url, reason, detail) VALUES (%s, %s, %s, %s, %s)"
 
 SAVE_CHECKPOINT_SQL = """
 INSERT INTO crawl_checkpoints (source, partition, cursor, done, records)
@@ -116,9 +120,7 @@ def save_page(
             deleted = cur.rowcount
         failure_rows = [(source, partition, url, reason) for url, reason in failures]
         if failure_rows:
-            cur.executemany(
-                "INSERT INTO crawl_failures (source, partition, url, reason) VALUES (%s, %s, %s, %s)", failure_rows
-            )
+            cur.executemany(INSERT_CRAWL_FAILURE, [(*row, None) for row in failure_rows])
         if cursor is not None:
             cur.execute(SAVE_CHECKPOINT_SQL, (source, partition, Jsonb(cursor), done, len(records)))
     return SaveResult(inserted, updated, len(live) - inserted - updated, deleted)
@@ -130,13 +132,12 @@ def _row(record: ArtworkRecord) -> tuple[Any, ...]:
     return (record.source, record.source_id, *(values[c] for c in COLUMNS))
 
 
-def record_failure(conn: psycopg.Connection, source: str, partition: str | None, url: str | None, reason: str) -> None:
-    """Keep a permanent failure (a page that could not be had) with its reason."""
+def record_failure(
+    conn: psycopg.Connection, source: str, partition: str | None, url: str | None, reason: str, detail: str | None
+) -> None:
+    """Keep a permanent failure (a page that could not be had) with its reason (a class) and detail."""
     with conn.transaction():
-        conn.execute(
-            "INSERT INTO crawl_failures (source, partition, url, reason) VALUES (%s, %s, %s, %s)",
-            (source, partition, url, reason),
-        )
+        conn.execute(INSERT_CRAWL_FAILURE, (source, partition, url, reason, detail))
 
 
 def load_checkpoints(conn: psycopg.Connection, source: str) -> dict[str, Checkpoint]:

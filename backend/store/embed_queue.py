@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-CLAIM_PENDING_ARTWORKS = """
+from backend.models import QUEUED, EmbedStatus
+
+CLAIM_PENDING_ARTWORKS = f"""
 WITH claimable AS (
     SELECT id
     FROM artworks
-    WHERE embed_status IN ('pending', 'claimed')
+    WHERE embed_status IN {QUEUED}
       AND NOT deleted
       AND (lease_expires_at IS NULL OR lease_expires_at < now())
       AND embed_attempts < %(max_attempts)s
@@ -26,7 +28,7 @@ WITH claimable AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE artworks AS a
-SET embed_status = 'claimed',
+SET embed_status = '{EmbedStatus.CLAIMED}',
     lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
     embed_attempts = a.embed_attempts + 1,
     updated_at = now()
@@ -35,24 +37,25 @@ WHERE a.id = claimable.id
 RETURNING a.id, a.source, a.image_url, a.embed_attempts
 """
 
-FAIL_EXHAUSTED_ARTWORKS = """
+FAIL_EXHAUSTED_ARTWORKS = f"""
 UPDATE artworks
-SET embed_status = 'failed',
+SET embed_status = '{EmbedStatus.FAILED}',
     embed_error = 'gave up after ' || embed_attempts || ' attempts: '
         || coalesce(embed_error, 'the worker stopped before finishing (killed or crashed)'),
     lease_expires_at = NULL,
     updated_at = now()
-WHERE embed_status IN ('pending', 'claimed')
+WHERE embed_status IN {QUEUED}
   AND NOT deleted
   AND (lease_expires_at IS NULL OR lease_expires_at < now())
   AND embed_attempts >= %(max_attempts)s
 """
 
-MARK_EMBEDDED = """
+MARK_EMBEDDED = f"""
 UPDATE artworks AS a
-SET embed_status = 'embedded', lease_expires_at = NULL, embed_error = NULL, updated_at = now()
+SET embed_status = '{EmbedStatus.EMBEDDED}', lease_expires_at = NULL, embed_error = NULL, embed_error_detail = NULL,
+    updated_at = now()
 FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[]) AS c(id, attempt)
-WHERE a.id = c.id AND a.embed_status = 'claimed' AND a.embed_attempts = c.attempt
+WHERE a.id = c.id AND a.embed_status = '{EmbedStatus.CLAIMED}' AND a.embed_attempts = c.attempt
 RETURNING a.id
 """
 
@@ -73,25 +76,27 @@ SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y
 # A new vector without a map yet: no position computed from an earlier vector may outlive it.
 DELETE_MAP_POSITIONS = "DELETE FROM map_positions WHERE artwork_id = ANY(%s)"
 
-MARK_FAILED = """
+MARK_FAILED = f"""
 UPDATE artworks
-SET embed_status = 'failed', embed_error = %(reason)s, lease_expires_at = NULL, updated_at = now()
-WHERE id = %(id)s AND embed_status = 'claimed' AND embed_attempts = %(attempt)s
+SET embed_status = '{EmbedStatus.FAILED}', embed_error = %(reason)s, embed_error_detail = %(detail)s,
+    lease_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s AND embed_status = '{EmbedStatus.CLAIMED}' AND embed_attempts = %(attempt)s
 """
 
-POSTPONE = """
+POSTPONE = f"""
 UPDATE artworks
-SET embed_status = 'pending', embed_error = %(reason)s,
+SET embed_status = '{EmbedStatus.PENDING}', embed_error = %(reason)s, embed_error_detail = %(detail)s,
     lease_expires_at = now() + make_interval(secs => %(delay_s)s), updated_at = now()
-WHERE id = %(id)s AND embed_status = 'claimed' AND embed_attempts = %(attempt)s
+WHERE id = %(id)s AND embed_status = '{EmbedStatus.CLAIMED}' AND embed_attempts = %(attempt)s
 """
 
 # A claim handed back untried does not count as an attempt.
-RELEASE = """
+RELEASE = f"""
 UPDATE artworks AS a
-SET embed_status = 'pending', lease_expires_at = NULL, embed_attempts = a.embed_attempts - 1, updated_at = now()
+SET embed_status = '{EmbedStatus.PENDING}', lease_expires_at = NULL, embed_attempts = a.embed_attempts - 1,
+    updated_at = now()
 FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[]) AS c(id, attempt)
-WHERE a.id = c.id AND a.embed_status = 'claimed' AND a.embed_attempts = c.attempt
+WHERE a.id = c.id AND a.embed_status = '{EmbedStatus.CLAIMED}' AND a.embed_attempts = c.attempt
 """
 
 
@@ -156,16 +161,17 @@ def save_embeddings(
     return written
 
 
-def mark_failed(conn: psycopg.Connection, claim: ClaimedArtwork, reason: str) -> bool:
-    """A permanent failure: recorded with its reason and never claimed again."""
+def mark_failed(conn: psycopg.Connection, claim: ClaimedArtwork, reason: str, detail: str | None = None) -> bool:
+    """A permanent failure: recorded with its reason (a class) and detail, and never claimed again."""
     with conn.transaction():
-        return conn.execute(MARK_FAILED, {"id": claim.id, "attempt": claim.attempt, "reason": reason}).rowcount == 1
+        params = {"id": claim.id, "attempt": claim.attempt, "reason": reason, "detail": detail}
+        return conn.execute(MARK_FAILED, params).rowcount == 1
 
 
-def postpone(conn: psycopg.Connection, claim: ClaimedArtwork, reason: str, delay_s: float) -> bool:
+def postpone(conn: psycopg.Connection, claim: ClaimedArtwork, reason: str, detail: str | None, delay_s: float) -> bool:
     """A transient failure: back to pending, claimable again after delay_s."""
     with conn.transaction():
-        params = {"id": claim.id, "attempt": claim.attempt, "reason": reason, "delay_s": delay_s}
+        params = {"id": claim.id, "attempt": claim.attempt, "reason": reason, "detail": detail, "delay_s": delay_s}
         return conn.execute(POSTPONE, params).rowcount == 1
 
 

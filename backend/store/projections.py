@@ -1,6 +1,8 @@
 """Projection data access: sample the vectors to fit, store a version, write every artwork's (x, y)."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -89,16 +91,47 @@ def unplaced_embeddings(
     return _as_arrays(rows)
 
 
-def latest_projection(conn: psycopg.Connection) -> tuple[int, str, dict[str, Any]] | None:
-    """(id, method, params) of the newest projection version, or None before the first fit."""
-    row = conn.execute("SELECT id, method, params FROM projections ORDER BY id DESC LIMIT 1").fetchone()
-    return (row[0], row[1], row[2]) if row else None
+@dataclass(frozen=True)
+class StoredProjection:
+    """A projection version as stored: what it was fitted on, and the parameters that place new vectors."""
+
+    id: int
+    method: str
+    model: str
+    n_fitted: int
+    params: dict[str, Any]
+    created_at: datetime
 
 
-def latest_projection_id(conn: psycopg.Connection) -> int | None:
-    """The newest version's id: a cheap check whether a loaded map is still current."""
-    row = conn.execute("SELECT max(id) FROM projections").fetchone()
-    return row[0]
+# The current map is the newest version: the highest id (a primary-key walk, cheap enough for every request).
+CURRENT_PROJECTION = """
+SELECT id, method, model, n_fitted, params, created_at FROM projections ORDER BY id DESC LIMIT 1
+"""
+CURRENT_PROJECTION_ID = "SELECT id FROM projections ORDER BY id DESC LIMIT 1"
+MOST_COMMON_MODEL = "SELECT model FROM embeddings GROUP BY model ORDER BY count(*) DESC LIMIT 1"
+EMBEDDING_COUNT = "SELECT count(*) FROM embeddings"
+
+
+def current_projection(conn: psycopg.Connection) -> StoredProjection | None:
+    """The current map version, or None before the first fit."""
+    row = conn.execute(CURRENT_PROJECTION).fetchone()
+    return StoredProjection(*row) if row else None
+
+
+def current_projection_id(conn: psycopg.Connection) -> int | None:
+    """The current version's id alone: whether a loaded map is still current, without reading its parameters."""
+    row = conn.execute(CURRENT_PROJECTION_ID).fetchone()
+    return row[0] if row else None
+
+
+def most_common_model(conn: psycopg.Connection) -> str:
+    """The model most vectors were made with: the one a new map is fitted for."""
+    return conn.execute(MOST_COMMON_MODEL).fetchone()[0]
+
+
+def embedding_count(conn: psycopg.Connection) -> int:
+    """How many vectors are stored."""
+    return conn.execute(EMBEDDING_COUNT).fetchone()[0]
 
 
 def _as_arrays(rows: list[tuple[int, Vector]]) -> tuple[np.ndarray, np.ndarray]:

@@ -5,21 +5,24 @@ from typing import Any
 
 import psycopg
 
-COUNTS_SQL = """
+from backend.models import QUEUED, EmbedStatus
+from backend.store.projections import current_projection
+
+COUNTS_SQL = f"""
 SELECT source,
        count(*) AS artworks,
-       count(*) FILTER (WHERE embed_status = 'embedded') AS embedded,
-       count(*) FILTER (WHERE embed_status IN ('pending', 'claimed')) AS pending,
-       count(*) FILTER (WHERE embed_status = 'failed') AS failed
+       count(*) FILTER (WHERE embed_status = '{EmbedStatus.EMBEDDED}') AS embedded,
+       count(*) FILTER (WHERE embed_status IN {QUEUED}) AS pending,
+       count(*) FILTER (WHERE embed_status = '{EmbedStatus.FAILED}') AS failed
 FROM artworks
 WHERE NOT deleted
 GROUP BY source
 """
 
-FAILURES_SQL = """
+FAILURES_SQL = f"""
 SELECT source, coalesce(embed_error, 'unknown') AS reason, count(*)
 FROM artworks
-WHERE embed_status = 'failed' AND NOT deleted
+WHERE embed_status = '{EmbedStatus.FAILED}' AND NOT deleted
 GROUP BY 1, 2
 UNION ALL
 SELECT source, 'crawl: ' || reason, count(*)
@@ -32,10 +35,6 @@ RUNS_SQL = """
 SELECT id, trigger, sources, status, started_at, finished_at, summary FROM runs ORDER BY id DESC LIMIT %s
 """
 
-PROJECTION_SQL = """
-SELECT id, method, created_at, n_fitted FROM projections ORDER BY created_at DESC, id DESC LIMIT 1
-"""
-
 
 def collection_status(conn: psycopg.Connection, runs: int = 5) -> dict[str, Any]:
     """{"sources": {name: {artworks, embedded, pending, failed, failures: {reason: n}}}, "projection": …,
@@ -45,10 +44,13 @@ def collection_status(conn: psycopg.Connection, runs: int = 5) -> dict[str, Any]
         sources[source] = _entry(artworks, embedded, pending, failed)
     for source, reason, count in conn.execute(FAILURES_SQL):
         sources.setdefault(source, _entry(0, 0, 0, 0))["failures"][reason] = count
-    row = conn.execute(PROJECTION_SQL).fetchone()
+    current = current_projection(conn)
     projection = None
-    if row is not None:
-        projection = {"id": row[0], "method": row[1], "created_at": row[2].isoformat(), "n_fitted": row[3]}
+    if current is not None:
+        projection = {
+            "id": current.id, "method": current.method, "created_at": current.created_at.isoformat(),
+            "n_fitted": current.n_fitted,
+        }  # fmt: skip
     return {"sources": dict(sorted(sources.items())), "projection": projection, "runs": recent_runs(conn, runs)}
 
 

@@ -15,4 +15,4 @@ class DecodeImage:
         try:
             return Decoded(item.claim, load_for_clip(item.data, self.spec))
         except ImageError as exc:
-            return Failure(item.claim, exc.reason)
+            return Failure(item.claim, exc.reason, exc.detail)

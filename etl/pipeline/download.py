@@ -17,6 +17,7 @@ from etl.http import (
     RetryPolicy,
     classify,
     describe,
+    detail_of,
 )
 from etl.pipeline.channel import END, Channel
 from etl.pipeline.items import Downloaded, Failure
@@ -41,21 +42,21 @@ class DownloadImage:
             return Failure(claim, "no image URL")
         if claim.source == FOLDER_SOURCE:
             if claim.local_path is None:
-                return Failure(claim, f"refused {url}: no such file inside a crawled folder")
+                return Failure(claim, "refused: no such file inside a crawled folder", url)
         elif reason := url_refusal(url):
-            return Failure(claim, f"refused image URL: it {reason}")
+            return Failure(claim, "refused image URL", f"{url} {reason}")
         try:
             if claim.local_path is not None:
                 data = await asyncio.to_thread(claim.local_path.read_bytes)
             else:
                 data = await self.client.get(url, None, image_body)
         except aiohttp.InvalidURL:
-            return Failure(claim, f"invalid image URL {url!r}")
+            return Failure(claim, "invalid image URL", url)
         except (HttpStatusError, BlockedResponse, MalformedResponse, aiohttp.ClientError, TimeoutError) as exc:
             transient = classify(exc) == "transient"
-            return Failure(claim, describe(exc), transient, getattr(exc, "retry_after", None))
+            return Failure(claim, describe(exc), detail_of(exc), transient, getattr(exc, "retry_after", None))
         except OSError as exc:  # a folder work's file that cannot be read
-            return Failure(claim, f"cannot read {url} ({exc.strerror or exc})")
+            return Failure(claim, "cannot read the file", f"{url}: {exc.strerror or exc}")
         return Downloaded(claim, data)
 
 

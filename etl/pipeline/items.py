@@ -28,7 +28,8 @@ class Failure:
     """Why an artwork could not be embedded; transient ones are tried again later, permanent ones never."""
 
     claim: ClaimedArtwork
-    reason: str
+    reason: str  # the class `artsearch status` counts
+    detail: str | None = None  # kept with the artwork
     transient: bool = False
     retry_after_s: float | None = None
 

@@ -39,10 +39,10 @@ class WriteResults:
     def _record_failure(self, failure: Failure) -> Outcome:
         claim = failure.claim
         if not failure.transient:
-            return "failed" if mark_failed(self.conn, claim, failure.reason) else "lost"
+            return "failed" if mark_failed(self.conn, claim, failure.reason, failure.detail) else "lost"
         if claim.attempt >= self.max_attempts:
             reason = f"gave up after {claim.attempt} attempts: {failure.reason}"
-            return "failed" if mark_failed(self.conn, claim, reason) else "lost"
+            return "failed" if mark_failed(self.conn, claim, reason, failure.detail) else "lost"
         # Spread the next tries out: a host that is down now may be back in minutes.
         delay = failure.retry_after_s or self.retry_delay_s * 2 ** (claim.attempt - 1)
-        return "retry" if postpone(self.conn, claim, failure.reason, delay) else "lost"
+        return "retry" if postpone(self.conn, claim, failure.reason, failure.detail, delay) else "lost"
