@@ -4,7 +4,6 @@ with async HTTP and committing every page together with its partition's checkpoi
 import asyncio
 import json
 import multiprocessing as mp
-import queue
 import time
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import Synchronized
@@ -20,6 +19,8 @@ from backend.store.local_folders import register_local_folder
 from backend.store.schema import require_schema
 from etl.http import HttpClient, RetryPolicy, classify, describe, detail_of, explain
 from etl.sources.base import Partition, Source
+from etl.workers import SPAWN, Report, run_workers
+from etl.workers import Progress as WorkerProgress
 
 MAX_PARTITIONS_IN_FLIGHT = 4  # per worker process; each holds one database connection
 
@@ -154,7 +155,7 @@ def _resume_points(conn: psycopg.Connection, source: str, partitions: list[Parti
 
 @dataclass(frozen=True)
 class CrawlJob:
-    """What every worker process of one crawl shares: the work list, the cross-process counters, the event queue."""
+    """What every worker process of one crawl shares: the work list and the cross-process counters."""
 
     source: Source
     db_url: str
@@ -162,7 +163,6 @@ class CrawlJob:
     todo: list[tuple[Partition, dict]]
     next_partition: Synchronized  # index of the next unclaimed partition in todo
     stored: Synchronized  # records stored so far, for --limit over all processes
-    events: "mp.Queue[dict[str, Any]]"
 
 
 def _run_workers(
@@ -177,18 +177,7 @@ def _run_workers(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    context = mp.get_context("spawn")
-    events = context.Queue()
-    job = CrawlJob(source, db_url, options, todo, context.Value("i", 0), context.Value("q", 0), events)
-    workers = [
-        context.Process(
-            target=worker_main,
-            args=(job,),
-            name=f"crawl-{source.name}-{n}",
-            daemon=True,
-        )
-        for n in range(max(1, min(options.processes, len(todo))))
-    ]
+    job = CrawlJob(source, db_url, options, todo, SPAWN.Value("i", 0), SPAWN.Value("q", 0))
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -202,16 +191,9 @@ def _run_workers(
     started = time.monotonic()
     with Progress(*columns, console=Console(stderr=True), disable=not show_progress) as progress:
         task = progress.add_task(f"crawl {source.name}", total=options.limit, speed=0.0, pages=0, retries=0, errors=0)
-        for worker in workers:
-            worker.start()
-        while any(w.is_alive() for w in workers) or not events.empty():
-            try:
-                event = events.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if event.get("crash"):
-                summary.crashes.append(event["crash"])
-            summary.add(event)
+
+        def on_page(event: WorkerProgress) -> None:
+            summary.add(event.payload)
             progress.update(
                 task,
                 completed=summary.records,
@@ -220,38 +202,36 @@ def _run_workers(
                 retries=summary.retries,
                 errors=summary.failures,
             )
-    for worker in workers:
-        worker.join()
-        if worker.exitcode and not summary.crashes:
-            summary.crashes.append(f"{worker.name} exited with code {worker.exitcode}")
+
+        workers = max(1, min(options.processes, len(todo)))
+        outcome = run_workers(worker_main, [(job,)] * workers, name=f"crawl-{source.name}", on_progress=on_page)
+    if outcome.interrupted:
+        raise KeyboardInterrupt  # the partitions keep their checkpoints: the next crawl resumes them
+    summary.crashes.extend(f"crawl-{source.name}-{i}: {message}" for i, message in sorted(outcome.crashes.items()))
 
 
-def worker_main(job: CrawlJob) -> None:
+def worker_main(job: CrawlJob, report: Report) -> None:
     """A worker process: claim partitions one by one until none is left; report every page."""
-    try:
-        asyncio.run(_worker(job))
-    except Exception as exc:
-        job.events.put({"crash": f"{type(exc).__name__}: {exc}"})
-        raise
+    asyncio.run(_worker(job, report))
 
 
 class _Reporter:
-    """Sends page events to the main process, with the retries counted since the last one."""
+    """Sends page counts to the main process, with the retries counted since the last report."""
 
-    def __init__(self, client: HttpClient, events: "mp.Queue[dict[str, Any]]") -> None:
+    def __init__(self, client: HttpClient, report: Report) -> None:
         self.client = client
-        self.events = events
+        self.report = report
         self.reported_retries = 0
 
     def send(self, **counts: int) -> None:
         retries = self.client.retries - self.reported_retries
         self.reported_retries += retries
-        self.events.put({**counts, "retries": retries})
+        self.report({**counts, "retries": retries})
 
 
-async def _worker(job: CrawlJob) -> None:
+async def _worker(job: CrawlJob, report: Report) -> None:
     async with job.options.client() as client:
-        reporter = _Reporter(client, job.events)
+        reporter = _Reporter(client, report)
         lanes = min(job.options.concurrency, MAX_PARTITIONS_IN_FLIGHT)
         await asyncio.gather(*(_lane(job, client, reporter) for _ in range(lanes)))
         reporter.send()
