@@ -1,43 +1,16 @@
-/** The artsearch HTTP API, same origin under /api. */
+/** The artsearch HTTP API, same origin under /api; its shapes are generated from the server's schema. */
+import type { components } from './api-schema';
 
-export interface Result {
-  id: number;
-  source: string;
-  source_id: string;
-  title: string | null;
-  maker: string | null;
-  date: string | null;
-  image_url: string | null;
-  thumbnail_url: string | null;
-  page_url: string | null;
-  x: number | null;
-  y: number | null;
-  score?: number | null;
-}
+type Schemas = components['schemas'];
 
-/** An artwork with all its metadata: the Result fields plus whatever else the backend knows. */
-export type Artwork = Result & Record<string, unknown>;
-
-export interface Point {
-  x: number;
-  y: number;
-}
-
-export interface SearchAnswer {
-  results: Result[];
-  /** Where the query itself lands on the map, when the backend projects it. */
-  query_point?: Point | null;
-}
-
-export interface Health {
-  status?: string;
-  artworks?: number;
-  embedded?: number;
-  model?: string;
-  weights?: string;
-  random_weights?: boolean;
-  projection_version?: number | null;
-}
+/** One hit: enough to draw it on the map and link to its museum page. */
+export type Result = Schemas['Result'];
+/** An artwork with all its metadata and its place on the map. */
+export type Artwork = Schemas['Artwork'];
+export type Point = Schemas['Point'];
+export type Health = Schemas['Health'];
+/** The answer to any search: text and image searches also say where the query lands on the map. */
+export type SearchAnswer = Schemas['SearchResponse'] | Schemas['ImageSearchResponse'] | Schemas['SimilarResponse'];
 
 /** A failed request, with a message fit to show the user. */
 export class ApiError extends Error {
@@ -74,10 +47,6 @@ export function getArtwork(id: number, signal?: AbortSignal): Promise<Artwork> {
 
 export function getHealth(): Promise<Health> {
   return request<Health>('/api/health', {});
-}
-
-export function hasRandomWeights(health: Health): boolean {
-  return health.weights === 'random' || health.random_weights === true;
 }
 
 async function request<T>(path: string, init: RequestInit): Promise<T> {

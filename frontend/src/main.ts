@@ -3,16 +3,15 @@ import {
   ApiError,
   getArtwork,
   getHealth,
-  hasRandomWeights,
   isAbort,
   searchImage,
   searchSimilar,
   searchText,
-  type Result,
   type SearchAnswer,
 } from './api';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
+import { truncate } from './util';
 
 /** What the read-only `window.__artsearch` hook offers browser tests. */
 interface TestHook {
@@ -100,7 +99,7 @@ async function runSearch(spec: SearchSpec): Promise<void> {
       return;
     }
     updateInsets();
-    const added = map.addResults(results, spec.label, answer.query_point);
+    const added = map.addResults(results, spec.label, 'query_point' in answer ? answer.query_point : null);
     const already = results.length - added;
     const works = `${results.length} ${results.length === 1 ? 'work' : 'works'}`;
     setStatus(
@@ -118,8 +117,7 @@ async function runSearch(spec: SearchSpec): Promise<void> {
 }
 
 function quote(text: string): string {
-  const short = text.length > 60 ? `${text.slice(0, 59).trimEnd()}…` : text;
-  return `“${short}”`;
+  return `“${truncate(text, 60)}”`;
 }
 
 function searchByText(q: string, updateUrl = true): void {
@@ -138,7 +136,7 @@ function searchByText(q: string, updateUrl = true): void {
   });
 }
 
-function searchLike(work: Pick<Result, 'id' | 'title'>, updateUrl = true): void {
+function searchLike(work: { id: number; title: string | null }, updateUrl = true): void {
   const name = work.title ? quote(work.title) : `work #${work.id}`;
   if (updateUrl) setUrl({ similar: String(work.id) });
   void runSearch({
@@ -299,10 +297,10 @@ window.addEventListener('resize', updateInsets);
 async function checkHealth(): Promise<void> {
   try {
     const health = await getHealth();
-    banner.hidden = !hasRandomWeights(health);
+    banner.hidden = !health.random_weights;
     document.body.classList.toggle('has-banner', !banner.hidden);
     updateInsets();
-    if (typeof health.artworks === 'number' && health.artworks > 0) {
+    if (health.artworks > 0) {
       hintText.textContent = `Describe a mood, a scene or a colour to search ${health.artworks.toLocaleString()} artworks, or drop an image anywhere on the page.`;
     }
   } catch (err) {

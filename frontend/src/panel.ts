@@ -13,16 +13,11 @@ export function museumName(source: string): string {
 }
 
 /** Extra metadata shown when the full record arrives, in this order, with these labels. */
-const DETAILS: Array<[string, string]> = [
+const DETAILS = [
   ['object_type', 'Type'],
-  ['medium', 'Medium'],
-  ['dimensions', 'Dimensions'],
-  ['culture', 'Culture'],
-  ['credit_line', 'Credit'],
   ['license', 'Licence'],
-  ['licence', 'Licence'],
   ['source_id', 'Museum number'],
-];
+] as const satisfies ReadonlyArray<readonly [keyof Artwork, string]>;
 
 /** The side panel with one artwork's image and metadata. */
 export class Panel {
@@ -98,7 +93,7 @@ export class Panel {
   }
 
   /** Shows the thumbnail at once and swaps in the full image once it has loaded. */
-  private showImage(r: Result): void {
+  private showImage(r: Result | Artwork): void {
     const small = r.thumbnail_url || r.image_url;
     const large = r.image_url;
     this.image.alt = r.title ? `${r.title}${r.maker ? `, ${r.maker}` : ''}` : 'Artwork';
@@ -121,17 +116,15 @@ export class Panel {
     getArtwork(id, ctrl.signal)
       .then((art) => {
         if (this.current?.id !== id) return;
-        setText(this.description, typeof art.description === 'string' ? art.description : null);
+        setText(this.description, art.description);
         const rows: HTMLElement[] = [];
-        const seen = new Set<string>();
         for (const [key, label] of DETAILS) {
           const value = art[key];
-          if ((typeof value !== 'string' && typeof value !== 'number') || value === '' || seen.has(label)) continue;
-          seen.add(label);
+          if (!value) continue;
           const dt = document.createElement('dt');
           dt.textContent = label;
           const dd = document.createElement('dd');
-          dd.textContent = String(value);
+          dd.textContent = value;
           rows.push(dt, dd);
         }
         this.details.replaceChildren(...rows);

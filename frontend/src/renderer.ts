@@ -1,0 +1,37 @@
+/** The pixi application behind the map, on the renderer that draws fastest on this machine. */
+import { Application } from 'pixi.js';
+
+/** A pixi application drawing into `host`, sized to it. */
+export async function createApplication(host: HTMLElement): Promise<Application> {
+  const app = new Application();
+  await app.init({
+    resizeTo: host,
+    background: 0x0c0d0f,
+    antialias: true,
+    autoDensity: true,
+    resolution: Math.min(window.devicePixelRatio || 1, 2),
+    // WebGL where there is a GPU; pixi's canvas renderer where WebGL is missing or emulated.
+    preference: hasSoftwareWebGL() ? 'canvas' : ['webgl', 'canvas'],
+  });
+  app.canvas.setAttribute('aria-label', 'Map of artworks: drag to pan, scroll or pinch to zoom');
+  app.canvas.setAttribute('role', 'img');
+  host.appendChild(app.canvas);
+  return app;
+}
+
+/**
+ * True when WebGL runs on a CPU emulation (SwiftShader, llvmpipe: headless browsers, machines without
+ * a GPU), where drawing a full-screen WebGL canvas is several times slower than canvas 2D.
+ */
+function hasSoftwareWebGL(): boolean {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl');
+    if (!gl) return false;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+  } catch {
+    return false;
+  }
+}
