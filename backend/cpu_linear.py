@@ -1,8 +1,8 @@
 """How CLIP's linear layers run on a CPU. They are most of its time: 75% of a text query, measured with torch's
 profiler. Two ways, both swapped in once at load time:
 - packed (float32, bfloat16): each weight reordered once into oneDNN's blocked layout, so that a call does not
-  reorder it again. The same arithmetic: the vectors are identical. Measured on a 2-core AVX512-BF16 CPU: a text
-  query 1.7x faster, the vision tower at batch 32 1.12-1.18x, the larger linears alone 2-2.5x.
+  reorder it again. The same arithmetic: the vectors are identical; a text query and the vision tower both run
+  faster (docs/performance.md has the figures).
 - int8: torch's dynamic quantization, int8 weights and activations quantized per call.
 """
 
@@ -11,7 +11,7 @@ import warnings
 import torch
 
 TEXT_ROWS_HINT = 16  # rows per call the packed layout is chosen for: a query's tokens
-IMAGE_ROWS_HINT = 32 * 50  # a batch of 32 images of 50 ViT-B/32 tokens
+IMAGE_ROWS_HINT = 32 * 50  # a batch of 32 images (the default batch size) of 50 ViT-B/32 tokens
 
 
 class PackedLinear(torch.nn.Module):
@@ -49,10 +49,9 @@ def pack_linears(module: torch.nn.Module, rows_hint: int) -> torch.nn.Module:
 
 
 def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:
-    """Every nn.Linear as int8 weights with activations quantized per call (PyTorch's dynamic quantization).
-    ViT-B/32 on 2 CPU cores: 1.15x the images/s of plain bfloat16, about the same as packed bfloat16 (34.8 vs 33.8,
-    interleaved). torch.ao marks this API deprecated in favour of torchao, whose eager int8 path measured slower
-    than bfloat16 here; torch is pinned, so it stays."""
+    """Every nn.Linear as int8 weights with activations quantized per call (PyTorch's dynamic quantization): about
+    as fast as packed bfloat16 for the vision tower. torch.ao marks this API deprecated in favour of torchao, whose
+    eager int8 path measured slower than bfloat16 here; torch is pinned, so it stays."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
