@@ -1,7 +1,7 @@
 """Scheduled runs: crawl → embed → project on a cron expression, never two at once on one database.
 
-The guard is a Postgres advisory lock held by the running scheduler's connection, so it spans machines and is
-released by the server itself if that process dies.
+The guard is a Postgres advisory lock (backend.store.runs) held by the running scheduler's connection, so it
+spans machines and is released by the server itself if that process dies.
 """
 
 import logging
@@ -12,14 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from croniter import croniter
-from psycopg.types.json import Jsonb
 
 from backend.database import connect
 from backend.errors import ArtsearchError
+from backend.store import runs
 
 log = logging.getLogger(__name__)
-
-RUN_LOCK_KEY = 0x6172_7473  # "arts": one key for every run of crawl → embed → project
 
 
 @dataclass(frozen=True)
@@ -35,48 +33,28 @@ def run_exclusively(url: str, sources: list[str], trigger: str, job: Callable[[]
     """Run `job` unless another run holds the lock; either way the attempt is kept in `runs`."""
     conn = connect(url, autocommit=True)
     try:
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK_KEY,)).fetchone()[0]:
+        if not runs.try_run_lock(conn):
             summary = {"reason": "another run was in progress"}
-            return _record(conn, sources, trigger, "skipped", summary, finished=True)
+            return RunOutcome(runs.record_skipped_run(conn, sources, trigger, summary), "skipped", summary)
         try:
-            # Holding the lock means no run is alive: rows still 'running' were killed mid-run.
-            conn.execute(
-                "UPDATE runs SET status = 'failed', finished_at = now(), "
-                "summary = summary || '{\"error\": \"interrupted\"}'::jsonb WHERE status = 'running'"
-            )
-            started = _record(conn, sources, trigger, "running", {}, finished=False)
+            run_id = runs.start_run(conn, sources, trigger)
             try:
                 summary, status = job(), "succeeded"
             except (ArtsearchError, OSError, RuntimeError, ValueError) as exc:
-                log.exception("run %s failed", started.run_id)
+                log.exception("run %s failed", run_id)
                 summary, status = {"error": str(exc)}, "failed"
-            conn.execute(
-                "UPDATE runs SET status = %s, summary = %s, finished_at = now() WHERE id = %s",
-                (status, Jsonb(summary), started.run_id),
-            )
-            return RunOutcome(started.run_id, status, summary)
+            runs.finish_run(conn, run_id, status, summary)
+            return RunOutcome(run_id, status, summary)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK_KEY,))
+            runs.release_run_lock(conn)
     finally:
         conn.close()
-
-
-def _record(conn, sources: list[str], trigger: str, status: str, summary: dict, finished: bool) -> RunOutcome:
-    row = conn.execute(
-        "INSERT INTO runs (trigger, sources, status, summary, finished_at) "
-        "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END) RETURNING id",
-        (trigger, sources, status, Jsonb(summary), finished),
-    ).fetchone()
-    return RunOutcome(row[0], status, summary)
 
 
 def last_success(url: str, source: str) -> datetime | None:
     """When the last successful run that covered `source` started: the next incremental run's --since."""
     with connect(url) as conn:
-        row = conn.execute(
-            "SELECT max(started_at) FROM runs WHERE status = 'succeeded' AND %s = ANY(sources)", (source,)
-        ).fetchone()
-    return row[0]
+        return runs.last_successful_start(conn, source)
 
 
 def validate_cron(expression: str) -> None:
@@ -85,22 +63,34 @@ def validate_cron(expression: str) -> None:
         raise ArtsearchError(f"invalid cron expression {expression!r}; e.g. '0 3 * * *' for 03:00 every day")
 
 
+def utc_now() -> datetime:
+    """The wall clock in UTC, the zone cron expressions are read in."""
+    return datetime.now(UTC)
+
+
 def run_schedule(
     expression: str,
     fire: Callable[[], object],
     *,
     stop: threading.Event | None = None,
     max_fires: int | None = None,
+    now: Callable[[], datetime] = utc_now,
+    wait: Callable[[float], bool] | None = None,
 ) -> int:
-    """Call `fire` at every time the cron expression names (UTC) until stopped; returns how often it fired."""
+    """Call `fire` at every time the cron expression names (UTC) until stopped; returns how often it fired.
+
+    `now` tells the time and `wait(seconds)` sleeps, returning True when the schedule is to stop (by default
+    `stop.wait`): a test passes a fake clock for both, so a minute passes without waiting for one.
+    """
     validate_cron(expression)
     stop = stop or threading.Event()
+    wait = wait or stop.wait
     fired = 0
     while max_fires is None or fired < max_fires:
         # From now, not from the last due time: a run longer than the interval skips, not piles up.
-        due = croniter(expression, datetime.now(UTC)).get_next(datetime)
+        due = croniter(expression, now()).get_next(datetime)
         log.info("next run at %s", due.isoformat())
-        if stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+        if wait(max(0.0, (due - now()).total_seconds())):
             break
         fire()
         fired += 1

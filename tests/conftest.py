@@ -1,42 +1,20 @@
 """Shared fixtures: one real embedded Postgres per test session, a fresh migrated database per test,
 and a tiny random-weight CLIP of the real classes saved to disk and loaded through the product path."""
 
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from transformers import CLIPConfig
 
 from backend.clip_model import save_random_clip
 from backend.database import start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.settings import Settings
-
-FIXTURES = Path(__file__).parent / "fixtures"
-TEMPLATE_DB = "artsearch_template"
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL, pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def tiny_clip_config() -> CLIPConfig:
-    """The real CLIP architecture at toy size; projection_dim matches the 512-d column."""
-    layers = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
-    return CLIPConfig(
-        text_config=dict(layers, max_position_embeddings=77),
-        vision_config=dict(layers, image_size=224, patch_size=32),
-        projection_dim=512,
-    )
+from tests.helpers import TEMPLATE_DB, cli_environment, fresh_database, tiny_clip_config, with_database
+from tests.image_server import ImageServer
 
 
 @pytest.fixture(scope="session")
@@ -51,17 +29,6 @@ def pg_server_url() -> Iterator[str]:
     yield url
     stop_embedded(pgdata)
     shutil.rmtree(pgdata.parent, ignore_errors=True)
-
-
-@contextmanager
-def fresh_database(server_url: str, prefix: str, template: str | None = TEMPLATE_DB) -> Iterator[str]:
-    """A new database on the test server (a copy of the migrated template unless told otherwise), dropped after."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
-    yield with_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -93,11 +60,11 @@ def settings(db_url: str, tiny_clip_dir: Path, tmp_path: Path) -> Settings:
 @pytest.fixture
 def cli_env(settings: Settings) -> dict[str, str]:
     """Environment for running the `artsearch` CLI in a subprocess against the test's database."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.database_url or "",
-        ARTSEARCH_HOME=str(settings.home),
-        ARTSEARCH_MODEL=settings.model,
-        ARTSEARCH_DEVICE="cpu",
-    )
-    return env
+    return cli_environment(settings.database_url or "", settings.home, settings.model)
+
+
+@pytest.fixture
+def image_server() -> Iterator[ImageServer]:
+    """A local image CDN for one test."""
+    with ImageServer() as server:
+        yield server

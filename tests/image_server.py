@@ -2,17 +2,15 @@
 127.0.0.1 with port 0, from a background thread; it can be made slow or flaky to exercise the pipeline."""
 
 import asyncio
-import io
 import struct
 import threading
 import zlib
 from collections import Counter
-from pathlib import Path
 
 from aiohttp import web
 from PIL import Image
 
-FIXTURE_IMAGES = sorted((Path(__file__).parent / "fixtures" / "images").glob("*.jpg"))
+from tests.helpers import FIXTURE_IMAGES, jpeg, png
 
 
 class ImageServer:
@@ -76,20 +74,6 @@ class ImageServer:
             return web.Response(status=404, text="not found")
         data, content_type = self.files[name]
         return web.Response(body=data, content_type=content_type)
-
-
-def jpeg(image: Image.Image, **options: object) -> bytes:
-    """An image as JPEG bytes."""
-    out = io.BytesIO()
-    image.save(out, "JPEG", **options)
-    return out.getvalue()
-
-
-def png(image: Image.Image) -> bytes:
-    """An image as PNG bytes."""
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def one_colour_png(width: int, height: int) -> bytes:

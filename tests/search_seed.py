@@ -1,13 +1,10 @@
 """A small real collection for the search and API tests: the fixture paintings and variants of them,
 inserted with plain SQL, their vectors made by the tiny CLIP through backend.images (what the pipeline does)."""
 
-import io
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import psycopg
@@ -18,9 +15,8 @@ from backend.database import connect
 from backend.images import load_for_clip, normalise_batch
 from backend.projection import fit_projection
 from backend.store.local_folders import register_local_folder
-from tests.conftest import FIXTURES, TEMPLATE_DB, with_database
+from tests.helpers import FIXTURE_IMAGES, database_name, fresh_database, jpeg
 
-IMAGES = sorted((FIXTURES / "images").glob("*.jpg"))
 VARIANTS = ("original", "mirrored", "inverted", "dark", "cropped")
 SOURCES = ("aic", "rijksmuseum", "met")
 TYPES = ("Painting", "Print")
@@ -53,12 +49,6 @@ def variant(image: Image.Image, name: str) -> Image.Image:
     return image
 
 
-def jpeg(image: Image.Image, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def embed_images(model: ClipModel, blobs: list[bytes]) -> np.ndarray:
     """Vectors the way the pipeline makes them."""
     spec = model.preprocess_spec
@@ -83,10 +73,11 @@ def insert_artwork(conn: psycopg.Connection, vector: np.ndarray | None, **column
 def seed_collection(db_url: str, model_dir: Path) -> Collection:
     """40 live embedded artworks (8 paintings x 5 variants), 1 deleted, 1 not embedded; one folder artwork."""
     model = load_clip(str(model_dir), device="cpu")
-    originals = {path.stem: Image.open(path).convert("RGB") for path in IMAGES}
+    originals = {path.stem: Image.open(path).convert("RGB") for path in FIXTURE_IMAGES}
     keys = [(stem, name) for stem in originals for name in VARIANTS]
-    vectors = embed_images(model, [jpeg(variant(originals[stem], name)) for stem, name in keys])
+    vectors = embed_images(model, [jpeg(variant(originals[stem], name), quality=90) for stem, name in keys])
     ids = {}
+    local_file = FIXTURE_IMAGES[0].resolve().as_uri()  # the one folder artwork's image
     with connect(db_url) as conn:
         for n, ((stem, name), vector) in enumerate(zip(keys, vectors, strict=True)):
             folder = n == 0
@@ -101,42 +92,24 @@ def seed_collection(db_url: str, model_dir: Path) -> Collection:
                 year_start=1600 + 5 * n,
                 year_end=1600 + 5 * n,
                 object_type=TYPES[n % len(TYPES)],
-                image_url=IMAGES[0].resolve().as_uri() if folder else f"https://images.example/{stem}-{name}.jpg",
+                image_url=local_file if folder else f"https://images.example/{stem}-{name}.jpg",
                 thumbnail_url=None if folder else f"https://images.example/{stem}-{name}-thumb.jpg",
                 page_url=f"https://museum.example/{stem}-{name}",
-                raw=psycopg.types.json.Jsonb({"file": IMAGES[0].resolve().as_uri()} if folder else {"n": n}),
+                raw=psycopg.types.json.Jsonb({"file": local_file} if folder else {"n": n}),
             )
         deleted_id = insert_artwork(
             conn, vectors[1], source="aic", source_id="gone", title="deleted twin", deleted=True
         )
         unembedded_id = insert_artwork(conn, None, source="aic", source_id="pending", title="not embedded yet")
-        register_local_folder(conn, IMAGES[0].parent.resolve())
+        register_local_folder(conn, FIXTURE_IMAGES[0].parent.resolve())
     return Collection(ids, deleted_id, ids[keys[0]], unembedded_id)
-
-
-@contextmanager
-def database_copy(server_url: str, template: str) -> Iterator[str]:
-    """A fresh database copied from a template (fast), dropped afterwards; yields its URL."""
-    name = f"s_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    try:
-        yield with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @contextmanager
 def seeded_template(server_url: str, model_dir: Path) -> Iterator[tuple[str, Collection]]:
     """A migrated database holding the seeded collection on a fitted PCA map, to copy per test."""
-    with database_copy(server_url, TEMPLATE_DB) as url:
+    with fresh_database(server_url, "s") as url:
         collection = seed_collection(url, model_dir)
         with connect(url) as conn:
             fit_projection(conn)
         yield database_name(url), collection
-
-
-def database_name(url: str) -> str:
-    """The database part of a postgresql:// URL."""
-    return urlsplit(url).path.lstrip("/")

@@ -1,6 +1,5 @@
 """The HTTP API against a real Postgres and the tiny CLIP: contract, map coordinates, errors."""
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,8 @@ from backend.settings import Settings
 from backend.store.local_folders import register_local_folder
 from etl.crawler import CrawlOptions, crawl
 from etl.sources.folder import FolderSource
-from tests.search_seed import IMAGES, Collection, database_copy, database_name, insert_artwork, jpeg, seeded_template
+from tests.helpers import FIXTURE_IMAGES, database_name, folder_with_an_escape, fresh_database, jpeg, png
+from tests.search_seed import Collection, insert_artwork, seeded_template
 
 RESULT_FIELDS = {
     "id", "source", "source_id", "title", "maker", "date", "image_url", "thumbnail_url", "page_url", "x", "y", "score",
@@ -40,7 +40,7 @@ def settings(
     pg_server_url: str, seeded: tuple[str, Collection], tiny_clip_dir: Path, tmp_path: Path
 ) -> Iterator[Settings]:
     """Settings on a fresh copy of the seeded collection (shadows conftest's empty database)."""
-    with database_copy(pg_server_url, seeded[0]) as url:
+    with fresh_database(pg_server_url, "s", seeded[0]) as url:
         yield Settings(database_url=url, home=tmp_path / "home", model=str(tiny_clip_dir), device="cpu")
 
 
@@ -133,7 +133,7 @@ def test_similar_excludes_the_artwork_and_returns_exactly_k(client: TestClient, 
 
 
 def test_deleted_artworks_never_appear(client: TestClient, collection: Collection) -> None:
-    twin = collection.ids[(IMAGES[0].stem, "mirrored")]  # the deleted artwork has exactly this vector
+    twin = collection.ids[(FIXTURE_IMAGES[0].stem, "mirrored")]  # the deleted artwork has exactly this vector
     hits = client.get(f"/api/artworks/{twin}/similar", params={"k": 200}).json()["results"]
     hits += search(client, k=200)["results"]
     assert collection.deleted_id not in {hit["id"] for hit in hits}
@@ -142,7 +142,7 @@ def test_deleted_artworks_never_appear(client: TestClient, collection: Collectio
 
 
 def test_a_resized_copy_finds_its_artwork_first(client: TestClient, collection: Collection) -> None:
-    for path in IMAGES:
+    for path in FIXTURE_IMAGES:
         image = Image.open(path).convert("RGB")
         resized = image.resize((image.width * 3 // 5, image.height * 3 // 5))
         response = upload(client, jpeg(resized, quality=80), k="5")
@@ -169,9 +169,9 @@ def test_filters_narrow_and_still_fill_k(client: TestClient, collection: Collect
 
 
 def test_artwork_detail_has_all_metadata(client: TestClient, collection: Collection) -> None:
-    artwork_id = collection.ids[(IMAGES[1].stem, "inverted")]
+    artwork_id = collection.ids[(FIXTURE_IMAGES[1].stem, "inverted")]
     body = client.get(f"/api/artworks/{artwork_id}").json()
-    assert body["id"] == artwork_id and body["title"] == f"{IMAGES[1].stem} (inverted)"
+    assert body["id"] == artwork_id and body["title"] == f"{FIXTURE_IMAGES[1].stem} (inverted)"
     for field in ("maker", "date", "year_start", "object_type", "page_url", "raw", "x", "y", "embed_status"):
         assert field in body
     pending = client.get(f"/api/artworks/{collection.unembedded_id}").json()
@@ -189,7 +189,7 @@ def test_local_files_are_served_never_exposed(client: TestClient, collection: Co
     assert detail["image_url"] == f"/api/artworks/{collection.folder_id}/image?rendition=image"
     image = client.get(detail["image_url"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
-    assert image.content == IMAGES[0].read_bytes()
+    assert image.content == FIXTURE_IMAGES[0].read_bytes()
     remote = client.get(f"/api/artworks/{collection.live_ids[1]}/image", follow_redirects=False)
     assert remote.status_code == 307 and remote.headers["location"].startswith("https://images.example/")
     missing = client.get(f"/api/artworks/{collection.folder_id}/image", params={"rendition": "thumbnail"})
@@ -200,11 +200,7 @@ def test_tampered_rows_never_serve_a_file_or_a_script(
     client: TestClient, settings: Settings, collection: Collection, tmp_path: Path
 ) -> None:
     """Rows written straight into the table, as a tampered database would hold them."""
-    inside, elsewhere = tmp_path / "collection", tmp_path / "elsewhere"
-    inside.mkdir()
-    elsewhere.mkdir()
-    (elsewhere / "secret.jpg").write_bytes(IMAGES[1].read_bytes())
-    (inside / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
+    inside, elsewhere = folder_with_an_escape(tmp_path, FIXTURE_IMAGES[1])
     hostile = {
         "met-passwd": ("met", "file:///etc/passwd"),
         "met-script": ("met", "javascript:alert(document.cookie)"),
@@ -215,20 +211,12 @@ def test_tampered_rows_never_serve_a_file_or_a_script(
     }
     with connect(settings.database_url) as conn:
         register_local_folder(conn, inside.resolve())
-        ids = {
-            name: insert_artwork(
-                conn,
-                None,
-                source=source,
-                source_id=name,
-                title=name,
-                image_url=url,
-                thumbnail_url=url,
-                full_image_url=url,
-                page_url="javascript:alert(1)",
-            )  # fmt: skip
-            for name, (source, url) in hostile.items()
-        }
+        ids = {}
+        for name, (source, url) in hostile.items():
+            renditions = dict(image_url=url, thumbnail_url=url, full_image_url=url)
+            ids[name] = insert_artwork(
+                conn, None, source=source, source_id=name, title=name, page_url="javascript:alert(1)", **renditions
+            )
     for name, artwork_id in ids.items():
         detail = client.get(f"/api/artworks/{artwork_id}")
         assert detail.status_code == 200 and "file:" not in detail.text and "javascript:" not in detail.text, name
@@ -238,18 +226,14 @@ def test_tampered_rows_never_serve_a_file_or_a_script(
             )
             assert image.status_code == 404, (name, rendition, image.status_code)
             assert f"artwork {artwork_id}" in image.json()["detail"]
-    assert client.get(f"/api/artworks/{collection.folder_id}/image").content == IMAGES[0].read_bytes()
+    assert client.get(f"/api/artworks/{collection.folder_id}/image").content == FIXTURE_IMAGES[0].read_bytes()
 
 
 def test_a_crawled_folder_serves_its_own_images_and_nothing_it_points_out_to(
     client: TestClient, settings: Settings, tmp_path: Path
 ) -> None:
-    elsewhere, folder = tmp_path / "elsewhere", tmp_path / "collection"
-    elsewhere.mkdir()
-    folder.mkdir()
-    (elsewhere / "secret.jpg").write_bytes(IMAGES[1].read_bytes())
-    (folder / "kept.jpg").write_bytes(IMAGES[2].read_bytes())
-    (folder / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
+    folder, elsewhere = folder_with_an_escape(tmp_path, FIXTURE_IMAGES[1])
+    (folder / "kept.jpg").write_bytes(FIXTURE_IMAGES[2].read_bytes())
     rows = [
         "kept.jpg,Kept",
         "../elsewhere/secret.jpg,Dotted",
@@ -265,7 +249,7 @@ def test_a_crawled_folder_serves_its_own_images_and_nothing_it_points_out_to(
     ((kept_id, title),) = stored
     assert title == "Kept"
     image = client.get(f"/api/artworks/{kept_id}/image")
-    assert image.status_code == 200 and image.content == IMAGES[2].read_bytes()
+    assert image.status_code == 200 and image.content == FIXTURE_IMAGES[2].read_bytes()
 
 
 BAD_PARAMETERS = [
@@ -312,15 +296,13 @@ def test_upload_errors(client: TestClient) -> None:
     assert too_big.status_code == 413 and "limit" in too_big.json()["detail"]
     not_image = upload(client, b"%PDF-1.4 definitely not a picture")
     assert not_image.status_code == 415 and "not an image" in not_image.json()["detail"]
-    truncated = upload(client, IMAGES[0].read_bytes()[:2000])
+    truncated = upload(client, FIXTURE_IMAGES[0].read_bytes()[:2000])
     assert truncated.status_code == 415
-    tiny = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(tiny, format="PNG")
-    assert upload(client, tiny.getvalue()).status_code == 415
+    assert upload(client, png(Image.new("RGB", (4, 4)))).status_code == 415
     assert client.post("/api/search/image", json={"file": "x"}).status_code == 415
     assert client.post("/api/search/image", data={"k": "5"}, files={"other": ("a", b"b")}).status_code == 422
-    assert upload(client, IMAGES[0].read_bytes(), k="0").status_code == 422
-    assert upload(client, IMAGES[0].read_bytes(), k="many").status_code == 422
+    assert upload(client, FIXTURE_IMAGES[0].read_bytes(), k="0").status_code == 422
+    assert upload(client, FIXTURE_IMAGES[0].read_bytes(), k="many").status_code == 422
     broken = client.post(
         "/api/search/image", content=b"garbage", headers={"content-type": "multipart/form-data; boundary=xyz"}
     )

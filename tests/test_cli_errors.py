@@ -1,20 +1,15 @@
 """Every user mistake the CLI can meet ends in one line that says what to do, never a traceback."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from backend.clip_model import save_random_clip
 from backend.errors import ArtsearchError
 from backend.migrate import check_model_dimension
-
-ARTSEARCH = str(Path(sys.executable).parent / "artsearch")
-
-
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([ARTSEARCH, *args], env=env, capture_output=True, text=True, timeout=120)
+from tests.helpers import run_artsearch, tiny_clip_config
 
 
 def _assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
@@ -28,7 +23,7 @@ def _assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -
 
 def test_unreachable_database_url(cli_env: dict[str, str]) -> None:
     env = dict(cli_env, DATABASE_URL="postgresql://artsearch:secret@127.0.0.1:9/nowhere", COLUMNS="400")
-    result = _run(["db", "migrate"], env)
+    result = run_artsearch(["db", "migrate"], env)
     _assert_one_line_error(result, "cannot connect", "DATABASE_URL")
     assert "secret" not in result.stderr
 
@@ -37,12 +32,12 @@ def test_migrate_on_empty_home_creates_schema(tmp_path: Path, cli_env: dict[str,
     env = dict(cli_env, ARTSEARCH_HOME=str(tmp_path / "h"))
     env.pop("DATABASE_URL")
     try:
-        assert _run(["db", "migrate"], env).returncode == 0
-        url = _run(["db", "url"], env).stdout.strip()
+        assert run_artsearch(["db", "migrate"], env).returncode == 0
+        url = run_artsearch(["db", "url"], env).stdout.strip()
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT to_regclass('embeddings_hnsw_idx')").fetchone()[0]
     finally:
-        assert _run(["db", "stop"], env).returncode == 0
+        assert run_artsearch(["db", "stop"], env).returncode == 0
 
 
 def test_wrong_model_dimension(db_url: str) -> None:
@@ -51,16 +46,13 @@ def test_wrong_model_dimension(db_url: str) -> None:
 
 
 def test_model_of_another_dimension_is_refused_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
-    from backend.clip_model import save_random_clip
-    from tests.conftest import tiny_clip_config
-
     config = tiny_clip_config()
     config.projection_dim = 64
     model_dir = save_random_clip(tmp_path / "clip-64", config)
-    result = _run(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(model_dir), COLUMNS="400"))
+    result = run_artsearch(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(model_dir), COLUMNS="400"))
     _assert_one_line_error(result, "64-d", "512-d")
 
 
 def test_unloadable_model_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
-    result = _run(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(tmp_path / "nothing-here"), COLUMNS="400"))
+    result = run_artsearch(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(tmp_path / "nothing-here"), COLUMNS="400"))
     _assert_one_line_error(result, "cannot load CLIP model", "ARTSEARCH_MODEL")

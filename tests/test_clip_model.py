@@ -12,9 +12,8 @@ from backend.clip_model import load_clip
 from backend.cpu_linear import PackedLinear, can_pack
 from backend.errors import ArtsearchError
 from backend.images import load_for_clip, normalise_batch
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURE_IMAGES, tiny_clip_config
 
-IMAGES = sorted((FIXTURES / "images").glob("*.jpg"))
 TEXTS = ["a gloomy landscape in winter", "portrait of a woman", "still life " * 60]
 
 
@@ -28,7 +27,7 @@ def reference(tiny_clip_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     model = CLIPModel.from_pretrained(tiny_clip_dir).eval()
     processor = CLIPImageProcessorPil.from_pretrained(tiny_clip_dir)
     tokenizer = CLIPTokenizer.from_pretrained(tiny_clip_dir)
-    images = [Image.open(p).convert("RGB") for p in IMAGES]
+    images = [Image.open(p).convert("RGB") for p in FIXTURE_IMAGES]
     with torch.no_grad():
         pixels = processor(images=images, return_tensors="pt")["pixel_values"]
         image = model.get_image_features(pixel_values=pixels).pooler_output
@@ -40,7 +39,7 @@ def reference(tiny_clip_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 def _our_vectors(model_dir: Path, precision: str) -> tuple[np.ndarray, np.ndarray]:
     model = load_clip(str(model_dir), device="cpu", precision=precision)
     spec = model.preprocess_spec
-    crops = [load_for_clip(p.read_bytes(), spec) for p in IMAGES]
+    crops = [load_for_clip(p.read_bytes(), spec) for p in FIXTURE_IMAGES]
     return model.embed_pixels(normalise_batch(crops, spec)), model.embed_texts(TEXTS)
 
 
@@ -50,7 +49,7 @@ def test_embeddings_equal_reference(
 ) -> None:
     ref_image, ref_text = reference
     image, text = _our_vectors(tiny_clip_dir, precision)
-    assert image.dtype == np.float32 and image.shape == (len(IMAGES), 512)
+    assert image.dtype == np.float32 and image.shape == (len(FIXTURE_IMAGES), 512)
     np.testing.assert_allclose(np.linalg.norm(image, axis=1), 1.0, atol=1e-5)
     assert (image * ref_image).sum(axis=1).min() >= floor
     assert (text * ref_text).sum(axis=1).min() >= floor
@@ -101,7 +100,6 @@ def test_unloadable_model_is_a_clear_error(tmp_path: Path) -> None:
 def test_random_fallback_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Offline fallback builds the real ViT-B/32 architecture with random weights, marked as such."""
     import backend.clip_model as clip_model
-    from tests.conftest import tiny_clip_config
 
     # the real fallback builds ViT-B/32 (CLIPConfig()); at test size we check the mechanism with a tiny config
     monkeypatch.setattr(clip_model, "fallback_config", tiny_clip_config)

@@ -4,7 +4,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,17 +18,12 @@ from backend.store.records import ArtworkRecord
 from etl.crawler import CrawlOptions, crawl
 from etl.http import BlockedResponse, HttpClient, HttpStatusError, MalformedResponse, RetryPolicy, classify
 from etl.sources import make_source
+from tests.helpers import ARTSEARCH, FIXTURE_IMAGES, count, run_artsearch, wait_until
 from tests.replicas import start_replica
 
 FAST = CrawlOptions(
     processes=2, rate=None, concurrency=4, timeout_s=1.0, user_agent="artsearch-tests", policy=RetryPolicy(8, 0.05, 1.0)
 )
-ARTSEARCH = str(Path(sys.executable).with_name("artsearch"))
-
-
-def count(db_url: str, sql: str, *params: object) -> int:
-    with psycopg.connect(db_url) as conn:
-        return conn.execute(sql, params).fetchone()[0]
 
 
 def aic_pages(counts: dict[str, int]) -> dict[int, int]:
@@ -91,6 +85,7 @@ def test_retry_after_is_honoured_and_permanent_errors_are_not_retried() -> None:
 # -- whole crawls ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 5000 records; the faults themselves are also met by the 450-record crawl of each source
 def test_5000_records_through_10_percent_faults(db_url: str) -> None:
     replica = start_replica("aic", records=5000, fault_rate=0.1, seed=7, hang_s=1.5)
     try:
@@ -105,6 +100,7 @@ def test_5000_records_through_10_percent_faults(db_url: str) -> None:
     assert summary.retries > 0
 
 
+@pytest.mark.slow  # 5000 records, killed halfway and crawled again
 def test_killed_crawl_resumes_without_refetching_finished_work(db_url: str, cli_env: dict[str, str]) -> None:
     replica = start_replica("aic", records=5000, fault_rate=0.1, seed=3, hang_s=1.5)
     env = dict(
@@ -121,11 +117,12 @@ def test_killed_crawl_resumes_without_refetching_finished_work(db_url: str, cli_
         first = subprocess.Popen(
             command, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 120
-        while count(db_url, "SELECT count(*) FROM artworks") < 2500:
+
+        def half_stored() -> bool:
             assert first.poll() is None, first.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+            return count(db_url, "SELECT count(*) FROM artworks") >= 2500
+
+        wait_until(half_stored, timeout_s=120, interval_s=0.05)
         os.killpg(first.pid, signal.SIGKILL)  # the CLI and its worker processes, as a kill -9 of the job does
         first.wait()
         stored = count(db_url, "SELECT count(*) FROM artworks")
@@ -138,7 +135,7 @@ def test_killed_crawl_resumes_without_refetching_finished_work(db_url: str, cli_
             start, end = (int(n) for n in key.removeprefix("pages-").split("-"))
             finished_pages.update(range(start, end + 1) if done else range(start, cursor["page"]))
         replica.reset_counts()
-        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+        second = run_artsearch(command[1:], env, timeout=180)
         assert second.returncode == 0, second.stderr
         assert "crawled aic: " in second.stdout
     finally:
@@ -258,19 +255,15 @@ def test_limit_caps_records_and_a_full_pass_starts_over(db_url: str) -> None:
 
 
 def test_folder_crawl_through_the_cli(db_url: str, cli_env: dict[str, str], tmp_path: Path) -> None:
-    images = Path(__file__).parent / "fixtures" / "images"
-    rows = [f"{p.name},{p.stem} title" for p in sorted(images.glob("*.jpg"))] + ["lost.jpg,Lost"]
+    rows = [f"{p.name},{p.stem} title" for p in FIXTURE_IMAGES] + ["lost.jpg,Lost"]
     (tmp_path / "metadata.csv").write_text("file,title\n" + "\n".join(rows) + "\n")
-    for p in images.glob("*.jpg"):
+    for p in FIXTURE_IMAGES:
         (tmp_path / p.name).write_bytes(p.read_bytes())
-    result = subprocess.run(
-        [ARTSEARCH, "crawl", "folder", "--path", str(tmp_path), "--processes", "1"],
-        env=cli_env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_artsearch(["crawl", "folder", "--path", str(tmp_path), "--processes", "1"], cli_env)
     assert result.returncode == 0, result.stderr
     assert count(db_url, "SELECT count(*) FROM artworks WHERE image_url LIKE 'file:///%%'") == 8
     assert count(db_url, "SELECT count(*) FROM crawl_failures WHERE reason = 'bad record: file not found'") == 1
-    bad = subprocess.run([ARTSEARCH, "crawl", "folder"], env=cli_env, capture_output=True, text=True, timeout=60)
+    bad = run_artsearch(["crawl", "folder"], cli_env, timeout=60)
     assert bad.returncode == 1 and "--path" in bad.stderr
 
 

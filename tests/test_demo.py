@@ -2,9 +2,7 @@
 
 import json
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -12,13 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-ARTSEARCH = str(Path(sys.executable).parent / "artsearch")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import ARTSEARCH, free_port
 
 
 def _get(url: str) -> dict:
@@ -50,7 +42,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def test_demo_serves_the_sample_and_reuses_it(cli_env: dict[str, str], db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     demo = _start_demo(cli_env, port, tmp_path / "first.log")
     try:
         health = _get(f"http://127.0.0.1:{port}/api/health")

@@ -1,7 +1,5 @@
 """backend.images: our fast decode + crop equals CLIPImageProcessor, and hostile bytes fail with a reason."""
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +7,8 @@ from transformers import CLIPImageProcessorPil
 
 from backend.clip_model import PreprocessSpec
 from backend.images import ImageError, decode_image, load_for_clip, normalise_batch
-from tests.image_server import FIXTURE_IMAGES, hostile_images, jpeg
+from tests.helpers import FIXTURE_IMAGES, jpeg, png
+from tests.image_server import hostile_images
 
 PROCESSOR = CLIPImageProcessorPil()
 SPEC = PreprocessSpec(224, 224, tuple(PROCESSOR.image_mean), tuple(PROCESSOR.image_std))
@@ -49,10 +48,7 @@ def test_exif_orientation_is_applied() -> None:
 
 
 def test_transparency_is_composited_on_white(hostile: dict[str, bytes]) -> None:
-    clear = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
-    out = io.BytesIO()
-    clear.save(out, "PNG")
-    image = decode_image(out.getvalue())
+    image = decode_image(png(Image.new("RGBA", (64, 64), (0, 0, 0, 0))))
     assert image.mode == "RGB" and image.getpixel((10, 10)) == (255, 255, 255)
     assert decode_image(hostile["alpha.png"]).mode == "RGB"
 

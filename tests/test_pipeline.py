@@ -2,7 +2,6 @@
 reason, transient errors are retried then given up, and the claiming SQL shares work without overlap."""
 
 import io
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,39 +25,11 @@ from backend.store.embed_queue import (
 from backend.store.local_folders import register_local_folder
 from etl.http import RetryPolicy
 from etl.pipeline.runner import EmbedOptions, embed_pending, run_worker
-from tests.image_server import FIXTURE_IMAGES, ImageServer, hostile_images, jpeg
+from tests.helpers import FIXTURE_IMAGES, artwork_states, folder_with_an_escape, insert_artworks, jpeg
+from tests.image_server import ImageServer, hostile_images
 
 FOLDER_REFUSAL = "refused: no such file inside a crawled folder"
 FAST_RETRIES = RetryPolicy(max_attempts=3, backoff_s=0.01, max_backoff_s=0.05)
-
-
-@pytest.fixture
-def image_server() -> Iterator[ImageServer]:
-    with ImageServer() as server:
-        yield server
-
-
-def insert_artworks(
-    url: str, image_urls: list[str | None], deleted: bool = False, sources: list[str] | None = None
-) -> list[int]:
-    """Artworks as the crawler leaves them: pending, with the URL of the rendition to embed."""
-    with connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        ids = []
-        for image_url, source in zip(image_urls, sources or ["test"] * len(image_urls), strict=True):
-            cur.execute(
-                "INSERT INTO artworks (source, source_id, title, image_url, deleted) "
-                "VALUES (%s, gen_random_uuid()::text, 'untitled', %s, %s) RETURNING id",
-                (source, image_url, deleted),
-            )
-            ids.append(cur.fetchone()[0])
-    return ids
-
-
-def artwork_states(url: str) -> dict[int, tuple[str, str | None, int]]:
-    """id → (embed_status, embed_error, embed_attempts)."""
-    with connect(url) as conn:
-        rows = conn.execute("SELECT id, embed_status, embed_error, embed_attempts FROM artworks").fetchall()
-    return {row[0]: row[1:] for row in rows}
 
 
 def stored_vectors(url: str) -> dict[int, np.ndarray]:
@@ -122,12 +93,8 @@ def test_hostile_images_end_embedded_or_failed_with_a_reason(
 ) -> None:
     for name, (data, content_type) in hostile_images().items():
         image_server.add(name, data, content_type)
-    folder, elsewhere = tmp_path / "collection", tmp_path / "elsewhere"
-    folder.mkdir()
-    elsewhere.mkdir()
+    folder, elsewhere = folder_with_an_escape(tmp_path, FIXTURE_IMAGES[5])
     (folder / "local.jpg").write_bytes(FIXTURE_IMAGES[4].read_bytes())
-    (elsewhere / "secret.jpg").write_bytes(FIXTURE_IMAGES[5].read_bytes())
-    (folder / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
     with connect(settings.database_url) as conn:
         register_local_folder(conn, folder.resolve())
     expected = [

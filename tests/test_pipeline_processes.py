@@ -4,26 +4,23 @@ every artwork ends embedded exactly once."""
 import re
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from backend.database import connect
 from backend.settings import Settings
 from etl.pipeline.runner import embed_pending
-from tests.image_server import FIXTURE_IMAGES, ImageServer
-from tests.test_pipeline import artwork_states, insert_artworks
-
-ARTSEARCH = str(Path(sys.executable).parent / "artsearch")
-
-
-@pytest.fixture
-def image_server() -> Iterator[ImageServer]:
-    with ImageServer() as server:
-        yield server
+from tests.helpers import (
+    ARTSEARCH,
+    FIXTURE_IMAGES,
+    artwork_states,
+    count,
+    expire_leases,
+    insert_artworks,
+    run_artsearch,
+    wait_until,
+)
+from tests.image_server import ImageServer
 
 
 def add_paintings(server: ImageServer, url: str, count: int) -> list[int]:
@@ -38,30 +35,21 @@ def embed_cli(env: dict[str, str]) -> subprocess.Popen:
 
 
 def embedded_count(url: str) -> int:
-    with connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+    return count(url, "SELECT count(*) FROM embeddings")
 
 
 def embedded_in(output: str) -> int:
     return int(re.search(r"embedded (\d+) images", output).group(1))
 
 
+@pytest.mark.slow  # a real CLI run on a slow CDN, killed, then run again
 def test_killed_run_then_rerun_embeds_exactly_the_rest(
     settings: Settings, cli_env: dict[str, str], image_server: ImageServer
 ) -> None:
     url = settings.database_url
     ids = add_paintings(image_server, url, 40)
     image_server.one_at_a_time, image_server.delay_s = True, 0.1  # a slow CDN: about 10 images/s
-    env = dict(cli_env, ARTSEARCH_LEASE_SECONDS="2")
-
-    first = embed_cli(env)
+    first = embed_cli(cli_env)
     wait_until(lambda: embedded_count(url) >= 8)
     first.kill()
     first.wait()
@@ -72,8 +60,8 @@ def test_killed_run_then_rerun_embeds_exactly_the_rest(
     assert any(status == "claimed" for status, _, _ in states.values())  # in flight when killed
 
     image_server.one_at_a_time, image_server.delay_s = False, 0.0
-    time.sleep(2.1)  # the killed run's leases run out
-    second = subprocess.run([ARTSEARCH, "embed"], env=env, capture_output=True, text=True, timeout=120)
+    expire_leases(url)  # the killed run's leases run out
+    second = run_artsearch(["embed"], cli_env)
 
     assert second.returncode == 0, second.stderr
     assert embedded_in(second.stdout) == len(ids) - len(before)
@@ -83,6 +71,7 @@ def test_killed_run_then_rerun_embeds_exactly_the_rest(
     assert {status for status, _, _ in artwork_states(url).values()} == {"embedded"}
 
 
+@pytest.mark.slow  # a real CLI run on a slow CDN, stopped by a signal midway
 def test_sigterm_finishes_in_flight_work_and_exits_cleanly(
     settings: Settings, cli_env: dict[str, str], image_server: ImageServer
 ) -> None:

@@ -1,7 +1,6 @@
 """The global map: PCA and UMAP fits, stored versions, and placing vectors that arrive later."""
 
 import json
-import subprocess
 
 import numpy as np
 import psycopg
@@ -17,8 +16,8 @@ from backend.projection import (
     load_current,
     umap_params,
 )
+from tests.helpers import clustered_unit_vectors, run_artsearch
 from tests.search_seed import insert_artwork
-from tests.test_search import clustered_unit_vectors
 
 
 def fill(conn: psycopg.Connection, vectors: np.ndarray, batch: str = "a") -> list[int]:
@@ -122,7 +121,7 @@ def test_too_few_embeddings_is_a_clear_error(conn: psycopg.Connection) -> None:
 def test_cli_project(cli_env: dict[str, str], db_url: str) -> None:
     with connect(db_url) as conn:
         fill(conn, clustered_unit_vectors(50, 3, np.random.default_rng(8)))
-    done = subprocess.run([".venv/bin/artsearch", "project"], env=cli_env, capture_output=True, text=True, timeout=120)
+    done = run_artsearch(["project"], cli_env)
     assert done.returncode == 0, done.stderr
     assert "projection #1 (pca): fitted on 50 artworks, 50 placed" in done.stderr
     with connect(db_url) as conn:

@@ -15,7 +15,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from backend.api.app import create_app
 from backend.settings import Settings
-from tests.search_seed import database_copy, seeded_template
+from tests.helpers import fresh_database
+from tests.search_seed import seeded_template
 
 EXAMPLES_PER_OPERATION = 60  # per operation and mode (valid, invalid); health and metrics run out sooner
 
@@ -29,7 +30,7 @@ def seeded_name(pg_server_url: str, tiny_clip_dir: Path) -> Iterator[str]:
 @pytest.fixture
 def api_schema(pg_server_url: str, seeded_name: str, tiny_clip_dir: Path, tmp_path: Path) -> Iterator[object]:
     """The app on a copy of the seeded collection, started (lifespan) and loaded as a schemathesis schema."""
-    with database_copy(pg_server_url, seeded_name) as url:
+    with fresh_database(pg_server_url, "s", seeded_name) as url:
         app_settings = Settings(
             database_url=url, home=tmp_path, model=str(tiny_clip_dir), device="cpu", max_upload_bytes=100_000
         )

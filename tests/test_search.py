@@ -19,19 +19,10 @@ from backend.store.search import (
     knn_statement,
     nearest_artworks,
 )
-from tests.conftest import TEMPLATE_DB
-from tests.search_seed import database_copy
+from tests.helpers import clustered_unit_vectors, fresh_database
 
 N = 2000
-DIM = 512
 RARE_MUSEUM_SIZE = 7  # artworks of the one museum a selective filter asks for
-
-
-def clustered_unit_vectors(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian blobs around random centres on the sphere, like image embeddings of similar works."""
-    centres = rng.normal(size=(clusters, DIM))
-    vectors = centres[rng.integers(clusters, size=n)] + rng.normal(scale=0.6, size=(n, DIM))
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 @dataclass
@@ -47,7 +38,7 @@ class Synthetic:
 def synthetic(pg_server_url: str) -> Iterator[Synthetic]:
     """The tests only read: one database for the module."""
     vectors = clustered_unit_vectors(N, 40, np.random.default_rng(7))
-    with database_copy(pg_server_url, TEMPLATE_DB) as url, connect(url) as conn:
+    with fresh_database(pg_server_url, "s") as url, connect(url) as conn:
         with conn.cursor().copy("COPY artworks (source, source_id, title, object_type, year_start) FROM STDIN") as copy:
             for n in range(N):
                 source = "rare" if n < RARE_MUSEUM_SIZE else ("aic", "met")[n % 2]

@@ -2,14 +2,14 @@
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from etl.http import MalformedResponse
 from etl.sources.aic import is_open_access, parse_artwork, parse_listing
+from tests.helpers import FIXTURES
 
-SAMPLES = Path(__file__).parent / "fixtures" / "api_samples" / "aic"
+SAMPLES = FIXTURES / "api_samples" / "aic"
 CONFIG = json.loads((SAMPLES / "api-data__config.json").read_text())
 
 

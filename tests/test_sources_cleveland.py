@@ -2,14 +2,14 @@
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from etl.http import MalformedResponse
 from etl.sources.cleveland import _total, parse_listing
+from tests.helpers import FIXTURES
 
-SAMPLES = Path(__file__).parent / "fixtures" / "api_samples" / "cleveland"
+SAMPLES = FIXTURES / "api_samples" / "cleveland"
 RECORD = json.loads((SAMPLES / "openverse__complete_data.json").read_text())
 
 

@@ -9,8 +9,9 @@ import pytest
 from backend.errors import ArtsearchError
 from etl.sources.base import Partition
 from etl.sources.folder import FolderSource
+from tests.helpers import FIXTURES
 
-IMAGES = Path(__file__).parent / "fixtures" / "images"
+IMAGES = FIXTURES / "images"
 
 
 def make_folder(tmp_path: Path, rows: list[str]) -> Path:

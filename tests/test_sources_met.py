@@ -1,15 +1,15 @@
 """The Met adapter on the recorded real responses and on broken variants."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from etl.http import MalformedResponse
 from etl.sources.fields import BadRecord
 from etl.sources.met import _object_ids, is_open_access, parse_object
+from tests.helpers import FIXTURES
 
-SAMPLES = Path(__file__).parent / "fixtures" / "api_samples" / "met"
+SAMPLES = FIXTURES / "api_samples" / "met"
 
 
 def sample(name: str) -> dict:

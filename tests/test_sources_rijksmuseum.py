@@ -2,14 +2,14 @@
 
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from etl.http import MalformedResponse, parse_xml
 from etl.sources.rijksmuseum import OaiError, _earliest_datestamp, parse_list_records
+from tests.helpers import FIXTURES
 
-SAMPLES = Path(__file__).parent / "fixtures" / "api_samples" / "rijksmuseum"
+SAMPLES = FIXTURES / "api_samples" / "rijksmuseum"
 
 
 def root(name: str) -> ET.Element:

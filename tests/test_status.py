@@ -1,15 +1,11 @@
 """`artsearch status`: per-source counts, failure reasons (embedding and crawl) and the latest projection."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 
 from backend.store.status import collection_status
-
-ARTSEARCH = str(Path(sys.executable).with_name("artsearch"))
+from tests.helpers import run_artsearch
 
 
 def seed(db_url: str) -> None:
@@ -57,8 +53,8 @@ def test_status_of_an_empty_database(db_url: str) -> None:
 
 def test_status_cli_json_and_table(db_url: str, cli_env: dict[str, str]) -> None:
     seed(db_url)
-    as_json = subprocess.run([ARTSEARCH, "status", "--json"], env=cli_env, capture_output=True, text=True, timeout=60)
+    as_json = run_artsearch(["status", "--json"], cli_env, timeout=60)
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["sources"]["aic"]["failed"] == 3
-    table = subprocess.run([ARTSEARCH, "status"], env=cli_env, capture_output=True, text=True, timeout=60)
+    table = run_artsearch(["status"], cli_env, timeout=60)
     assert table.returncode == 0 and "aic" in table.stdout and "umap" in table.stdout

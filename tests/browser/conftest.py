@@ -2,11 +2,8 @@
 built with the real CLI; per session, one headless Debian Chromium driven by Playwright."""
 
 import csv
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -17,9 +14,8 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import FIXTURES, fresh_database
+from tests.helpers import ARTSEARCH, FIXTURES, cli_environment, free_port, fresh_database, run_artsearch
 
-ARTSEARCH = str(Path(sys.executable).parent / "artsearch")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -47,16 +43,9 @@ VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
 }
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def run_cli(args: list[str], env: dict[str, str]) -> None:
     """Run one `artsearch` command; its output is the failure message when it fails."""
-    result = subprocess.run([ARTSEARCH, *args], env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    result = run_artsearch(args, env, timeout=CLI_TIMEOUT_S)
     if result.returncode != 0:
         pytest.fail(f"artsearch {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
@@ -112,14 +101,7 @@ def module_db_url(pg_server_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def module_cli_env(module_db_url: str, tiny_clip_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for the `artsearch` CLI against the module's database and the tiny model (the module `cli_env`)."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=module_db_url,
-        ARTSEARCH_HOME=str(tmp_path_factory.mktemp("browser-home")),
-        ARTSEARCH_MODEL=str(tiny_clip_dir),
-        ARTSEARCH_DEVICE="cpu",
-    )
-    return env
+    return cli_environment(module_db_url, tmp_path_factory.mktemp("browser-home"), str(tiny_clip_dir))
 
 
 @pytest.fixture(scope="module")

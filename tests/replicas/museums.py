@@ -4,14 +4,17 @@ ones, with records generated from the recorded samples in tests/fixtures/api_sam
 import base64
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "api_samples"
+from tests.helpers import FIXTURES
+
+SAMPLES = FIXTURES / "api_samples"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FIRST_CHANGE = datetime(2021, 1, 1, tzinfo=UTC)
 LAST_CHANGE = datetime(2024, 12, 31, tzinfo=UTC)
 
@@ -25,7 +28,7 @@ class Museum(ABC):
 
     kind = ""
     api_path = ""
-    image_path = ""
+    image_route = ""  # where the museum's images are, as an aiohttp route; its {key} picks the file served
 
     def __init__(self, records: int, deleted_every: int = 0) -> None:
         self.count = records
@@ -35,6 +38,11 @@ class Museum(ABC):
         self.revised: set[str] = set()
         self.deleted: set[str] = set()
         self.tampered: dict[str, dict[str, Any]] = {}  # fields a hostile upstream puts in a JSON record
+
+    @property
+    def image_path(self) -> str:
+        """Where the image URLs start: the image route up to its first placeholder."""
+        return self.image_route.split("{", 1)[0].rstrip("/")
 
     def object_id(self, i: int) -> int:
         """The museum's id of the i-th record (1-based)."""
@@ -57,9 +65,18 @@ class Museum(ABC):
             self.modified[key] = when
             self.deleted.add(key)
 
+    def answer_by_id(
+        self, request: web.Request, answer: Callable[[str], dict[str, Any]], not_found: dict[str, Any]
+    ) -> web.Response:
+        """The record the request's {id} names, as `answer(key)` renders it; the museum's own 404 for an unknown id."""
+        key = request.match_info["id"]
+        if key not in self.modified:
+            return web.json_response(not_found, status=404)
+        return web.json_response(answer(key))
+
     @abstractmethod
-    def add_routes(self, app: web.Application, server: Any) -> None:
-        """Register this museum's API (and image) routes on the replica's app."""
+    def routes(self, server: Any) -> dict[str, Handler]:
+        """The museum's API, path → handler, for the replica to serve (beside image_route)."""
 
 
 def _int_param(request: web.Request, name: str, default: int) -> int:
@@ -76,7 +93,7 @@ class Aic(Museum):
 
     kind = "aic"
     api_path = "/api/v1"
-    image_path = "/iiif/2"
+    image_route = "/iiif/2/{key}/full/{size}/0/default.jpg"
     templates = [_load(f"aic/artworks/{n}.json") for n in (4, 9, 11, 16, 19, 20, 22, 23, 24, 25)]
     info = _load("aic/ec-app__artworks-aic.json")["info"]
 
@@ -93,7 +110,7 @@ class Aic(Museum):
         )
         return item
 
-    def add_routes(self, app: web.Application, server: Any) -> None:
+    def routes(self, server: Any) -> dict[str, Handler]:
         def config() -> dict[str, str]:
             return {"iiif_url": server.image_base_url, "website_url": "http://www.artic.edu"}
 
@@ -122,18 +139,12 @@ class Aic(Museum):
             return listing(request, self.ids(datetime.fromisoformat(since) if since else None))
 
         async def artwork(request: web.Request) -> web.Response:
-            key = request.match_info["id"]
-            if key not in self.modified:
-                return web.json_response({"status": 404, "error": "Not found"}, status=404)
-            return web.json_response({"data": self.record(key), "info": self.info, "config": config()})
+            def answer(key: str) -> dict[str, Any]:
+                return {"data": self.record(key), "info": self.info, "config": config()}
 
-        async def image(request: web.Request) -> web.Response:
-            return server.image_response(request.match_info["image_id"])
+            return self.answer_by_id(request, answer, {"status": 404, "error": "Not found"})
 
-        app.router.add_get("/api/v1/artworks", artworks)
-        app.router.add_get("/api/v1/artworks/search", search)
-        app.router.add_get("/api/v1/artworks/{id:\\d+}", artwork)
-        app.router.add_get("/iiif/2/{image_id}/full/{size}/0/default.jpg", image)
+        return {"/api/v1/artworks": artworks, "/api/v1/artworks/search": search, "/api/v1/artworks/{id:\\d+}": artwork}
 
 
 class Met(Museum):
@@ -141,7 +152,7 @@ class Met(Museum):
 
     kind = "met"
     api_path = "/public/collection/v1"
-    image_path = "/CRDImages"
+    image_route = "/CRDImages/{dept}/{size}/{key}"
     templates = [
         _load(f"met/{name}.json")
         for name in (
@@ -170,24 +181,18 @@ class Met(Museum):
         item.update(self.tampered.get(key, {}))
         return item
 
-    def add_routes(self, app: web.Application, server: Any) -> None:
+    def routes(self, server: Any) -> dict[str, Handler]:
         async def objects(request: web.Request) -> web.Response:
             since = request.query.get("metadataDate")
             keys = self.ids(datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None)
             return web.json_response({"total": len(keys), "objectIDs": [int(k) for k in keys] or None})
 
         async def single(request: web.Request) -> web.Response:
-            key = request.match_info["id"]
-            if key not in self.modified:
-                return web.json_response({"message": "ObjectID not found"}, status=404)
-            return web.json_response(self.record(key, server.root_url))
+            return self.answer_by_id(
+                request, lambda key: self.record(key, server.root_url), {"message": "ObjectID not found"}
+            )
 
-        async def image(request: web.Request) -> web.Response:
-            return server.image_response(request.match_info["name"])
-
-        app.router.add_get("/public/collection/v1/objects", objects)
-        app.router.add_get("/public/collection/v1/objects/{id}", single)
-        app.router.add_get("/CRDImages/{dept}/{size}/{name}", image)
+        return {"/public/collection/v1/objects": objects, "/public/collection/v1/objects/{id}": single}
 
 
 class Cleveland(Museum):
@@ -195,7 +200,7 @@ class Cleveland(Museum):
 
     kind = "cleveland"
     api_path = "/api"
-    image_path = "/cdn"
+    image_route = "/cdn/{accession}/{key}"
     template = _load("cleveland/openverse__complete_data.json")
 
     def record(self, key: str, root: str) -> dict[str, Any]:
@@ -213,7 +218,7 @@ class Cleveland(Museum):
             item["images"][rendition].update(url=f"{cdn}_{suffix}", filename=f"{accession}_{suffix}")
         return item
 
-    def add_routes(self, app: web.Application, server: Any) -> None:
+    def routes(self, server: Any) -> dict[str, Handler]:
         async def artworks(request: web.Request) -> web.Response:
             skip, limit = _int_param(request, "skip", 0), _int_param(request, "limit", 1000)
             if limit > 1000:
@@ -222,11 +227,7 @@ class Cleveland(Museum):
             data = [self.record(key, server.root_url) for key in keys[skip : skip + limit]]
             return web.json_response({"info": {"total": len(keys), "parameters": dict(request.query)}, "data": data})
 
-        async def image(request: web.Request) -> web.Response:
-            return server.image_response(request.match_info["name"])
-
-        app.router.add_get("/api/artworks/", artworks)
-        app.router.add_get("/cdn/{accession}/{name}", image)
+        return {"/api/artworks/": artworks}
 
 
 OAI_HEAD = (
@@ -249,7 +250,7 @@ class Rijksmuseum(Museum):
 
     kind = "rijksmuseum"
     api_path = "/oai"
-    image_path = "/micrio"
+    image_route = "/micrio/{key}/full/{size}/0/default.jpg"
 
     def object_id(self, i: int) -> int:
         return 200000000 + i
@@ -294,7 +295,7 @@ class Rijksmuseum(Museum):
             "</skos:prefLabel></skos:Concept></rdf:RDF></metadata></record>"
         )
 
-    def add_routes(self, app: web.Application, server: Any) -> None:
+    def routes(self, server: Any) -> dict[str, Handler]:
         def answer(verb: str, body: str) -> web.Response:
             now = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
             text = OAI_HEAD.format(now=now, verb=verb) + body + "</OAI-PMH>"
@@ -344,11 +345,7 @@ class Rijksmuseum(Museum):
             end = request.query.get("until", "9999-12-31T23:59:59Z").replace("Z", "+00:00")
             return list_records(start, end, 0)
 
-        async def image(request: web.Request) -> web.Response:
-            return server.image_response(request.match_info["id"])
-
-        app.router.add_get("/oai", oai)
-        app.router.add_get("/micrio/{id}/full/{size}/0/default.jpg", image)
+        return {"/oai": oai}
 
 
-MUSEUMS: dict[str, type[Museum]] = {"aic": Aic, "met": Met, "cleveland": Cleveland, "rijksmuseum": Rijksmuseum}
+MUSEUMS: dict[str, type[Museum]] = {museum.kind: museum for museum in (Aic, Met, Cleveland, Rijksmuseum)}

@@ -8,14 +8,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
 
+from tests.helpers import FIXTURE_IMAGES
+
 from .museums import MUSEUMS, Museum
 
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "images"
 FAULT_KINDS = ("latency", "timeout", "429", "500", "503", "block403", "block200", "truncated")
 BLOCK_PAGE = (
     "<!DOCTYPE html><html><head><title>Access Denied</title></head><body><h1>Access Denied</h1>"
@@ -49,7 +49,6 @@ class ReplicaServer:
         self.request_counts: Counter[str] = Counter()
         self.faults_injected: Counter[str] = Counter()
         self._rng = random.Random(seed)
-        self._images = sorted(IMAGES_DIR.glob("*.jpg"))
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"replica-{museum.kind}", daemon=True)
@@ -101,7 +100,8 @@ class ReplicaServer:
 
     async def _start(self) -> None:
         app = web.Application(middlewares=[self._middleware])
-        self.museum.add_routes(app, self)
+        for path, handler in {**self.museum.routes(self), self.museum.image_route: self._image}.items():
+            app.router.add_get(path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -109,9 +109,10 @@ class ReplicaServer:
         port = site._server.sockets[0].getsockname()[1]
         self.root_url = f"http://127.0.0.1:{port}"
 
-    def image_response(self, key: str) -> web.Response:
+    async def _image(self, request: web.Request) -> web.Response:
         """Real JPEG bytes, the same file for the same image key."""
-        path = self._images[zlib.crc32(key.encode()) % len(self._images)]
+        key = request.match_info["key"]
+        path = FIXTURE_IMAGES[zlib.crc32(key.encode()) % len(FIXTURE_IMAGES)]
         return web.Response(body=path.read_bytes(), content_type="image/jpeg")
 
     @web.middleware
