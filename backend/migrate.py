@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from backend.database import connect, sqlalchemy_url
 from backend.errors import ArtsearchError
 from backend.models import EMBEDDING_DIM
-from backend.store.schema import vector_dimension
+from backend.store.schema import require_pgvector, vector_dimension
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,7 +25,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema up to `revision`."""
-    connect(url).close()  # the clear one-line error when the database is unreachable
+    with connect(url) as conn:  # the clear one-line errors: an unreachable database, an old pgvector
+        require_pgvector(conn, installed=False)
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:

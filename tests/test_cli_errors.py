@@ -56,3 +56,19 @@ def test_model_of_another_dimension_is_refused_in_one_line(cli_env: dict[str, st
 def test_unloadable_model_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = run_artsearch(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(tmp_path / "nothing-here"), COLUMNS="400"))
     _assert_one_line_error(result, "cannot load CLIP model", "ARTSEARCH_MODEL")
+
+
+def test_the_migrated_schema_has_pgvector_0_8(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        installed, available = conn.execute(
+            "SELECT installed_version, default_version FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
+    assert installed == available and tuple(int(n) for n in installed.split(".")) >= (0, 8, 0)
+
+
+def test_an_older_pgvector_in_the_database_is_refused_in_one_line(db_url: str, cli_env: dict[str, str]) -> None:
+    """A database whose extension is still 0.6 (made before the upgrade, not migrated since) is not served."""
+    with psycopg.connect(db_url, autocommit=True) as conn:  # the catalogue as a pgvector 0.6 database has it
+        conn.execute("UPDATE pg_extension SET extversion = '0.6.0' WHERE extname = 'vector'")
+    result = run_artsearch(["serve", "--port", "9"], dict(cli_env, COLUMNS="400"))
+    _assert_one_line_error(result, "pgvector 0.6.0", "needs >= 0.8", "artsearch db migrate")

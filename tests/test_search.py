@@ -74,7 +74,8 @@ def plan(conn: psycopg.Connection, template: str, query: np.ndarray, fetch: int 
 def test_the_knn_query_walks_the_hnsw_index(conn: psycopg.Connection, vectors: np.ndarray) -> None:
     query = vectors[3]
     assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query)
-    assert "embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query, museum="aic", fetch=200)
+    # fetch well under a tenth of this small collection: near that, pgvector 0.8's costs rightly prefer exact
+    assert "embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query, museum="aic", fetch=50)
     assert "embeddings_hnsw_idx" not in plan(conn, EXACT_KNN_SQL, query)
     # "more like this" reads the artwork's vector inside the statement and still walks the index
     assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_LIKE_SQL, query, exclude_id=5)
