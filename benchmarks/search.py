@@ -21,17 +21,20 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 from PIL import Image
+from psycopg import sql
 
 from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.projection import fit_projection
 from backend.settings import Settings
-from backend.store.search import nearest_artworks
+from backend.store.search import Filters, knn_statement, nearest_artworks
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = sorted((ROOT / "tests" / "fixtures" / "images").glob("*.jpg"))
 DIM = 512
 EF_SEARCH_VALUES = (20, 40, 64, 100, 128, 160, 200)
+FILTER_PERCENTS = (1, 10, 50)  # how much of the collection a date filter matches
+FIRST_YEAR = 1800
 TEXTS_PER_ROUND = 200  # new texts for one client; the 16-client round asks twice as many
 WORDS = [
     "gloomy",
@@ -102,9 +105,11 @@ def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
         ]
         conn.execute("DROP INDEX embeddings_hnsw_idx")
         started = time.perf_counter()
-        with conn.cursor().copy("COPY artworks (source, source_id, title, embed_status) FROM STDIN") as copy:
+        columns = "source, source_id, title, year_start, embed_status"
+        with conn.cursor().copy(f"COPY artworks ({columns}) FROM STDIN") as copy:
             for n in range(len(vectors)):
-                copy.write_row((("aic", "met", "rijksmuseum")[n % 3], str(n), f"work {n}", "embedded"))
+                source = ("aic", "met", "rijksmuseum")[n % 3]
+                copy.write_row((source, str(n), f"work {n}", FIRST_YEAR + year_of(n), "embedded"))
         with conn.cursor().copy(
             "COPY embeddings (artwork_id, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
         ) as copy:
@@ -121,6 +126,43 @@ def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
         conn.commit()
         timings["index_build_s"] = round(time.perf_counter() - started, 1)
     return timings
+
+
+def year_of(n: int) -> int:
+    """The n-th work's year after FIRST_YEAR: a date filter of the first p years matches p% of the collection,
+    spread over every cluster (a filter the index walk cannot satisfy by luck of the neighbourhood)."""
+    return (n * 37) % 100
+
+
+def measure_filters(url: str, vectors: np.ndarray, queries: np.ndarray, ef_search: int) -> dict[str, object]:
+    """Filters matching 1%, 10% and 50% of the collection: hits returned (k = 10), recall@10 against exact search
+    over the matching works, SQL p50, and which path the planner takes (the iterative index walk or exact)."""
+    years = np.array([year_of(n) for n in range(len(vectors))])
+    out: dict[str, object] = {}
+    with connect(url) as conn:
+        for percent in FILTER_PERCENTS:
+            matching = np.flatnonzero(years < percent)
+            scores = queries @ vectors[matching].T
+            truth = matching[np.argsort(-scores, axis=1)[:, :10]] + 1  # artwork ids are 1-based rows
+            filters = Filters(date_from=FIRST_YEAR, date_to=FIRST_YEAR + percent - 1)
+            recalls, times, hits = [], [], []
+            for query, expected in zip(queries, truth, strict=True):
+                started = time.perf_counter()
+                rows = nearest_artworks(conn, query, 10, ef_search, filters)
+                times.append(time.perf_counter() - started)
+                hits.append(len(rows))
+                recalls.append(len({row["id"] for row in rows} & set(expected.tolist())) / 10)
+            statement = knn_statement("vector", frozenset({"date_from", "date_to"}), 10, exact=False)
+            params = {"query": queries[0], "date_from": filters.date_from, "date_to": filters.date_to}
+            plan = "\n".join(row[0] for row in conn.execute(sql.SQL("EXPLAIN ") + sql.SQL(statement), params))
+            out[f"{percent}%"] = {
+                "min_hits": min(hits),
+                "recall_at_10": round(float(np.mean(recalls)), 4),
+                "sql_p50_ms": ms(times, 50),
+                "sql_p99_ms": ms(times, 99),
+                "path": "index walk" if "embeddings_hnsw_idx" in plan else "exact",
+            }
+    return out
 
 
 def warm_caches(url: str) -> float:
@@ -303,6 +345,7 @@ def main() -> None:
         queries = vectors[rng.choice(len(vectors), args.queries)] + rng.normal(scale=0.03, size=(args.queries, DIM))
         queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
         report["recall_by_ef_search"] = measure_recall(url, vectors, queries)
+        report["filtered"] = measure_filters(url, vectors, queries, Settings().hnsw_ef_search)
         report["projection"] = fit_and_refit(url)
         report["recall_after_projection"] = measure_recall(url, vectors, queries)
         if not args.skip_endpoints:

@@ -10,10 +10,7 @@ from psycopg import sql
 
 from backend.database import connect
 from backend.store.search import (
-    EXACT_KNN_SQL,
-    EXACT_LIKE_SQL,
-    INDEX_KNN_SQL,
-    INDEX_LIKE_SQL,
+    SEARCH_SETTINGS,
     Filters,
     artworks_like,
     knn_statement,
@@ -23,6 +20,7 @@ from tests.helpers import clustered_unit_vectors, fresh_database
 
 N = 2000
 RARE_MUSEUM_SIZE = 7  # artworks of the one museum a selective filter asks for
+ONE_PERCENT = N // 100  # artworks of the museum 1% of the collection belongs to
 
 
 @dataclass
@@ -41,7 +39,7 @@ def synthetic(pg_server_url: str) -> Iterator[Synthetic]:
     with fresh_database(pg_server_url, "s") as url, connect(url) as conn:
         with conn.cursor().copy("COPY artworks (source, source_id, title, object_type, year_start) FROM STDIN") as copy:
             for n in range(N):
-                source = "rare" if n < RARE_MUSEUM_SIZE else ("aic", "met")[n % 2]
+                source = "rare" if n < RARE_MUSEUM_SIZE else "small" if n % 100 == 50 else ("aic", "met")[n % 2]
                 copy.write_row((source, str(n), f"work {n}", ("Painting", "Print")[n % 2], 1500 + n % 400))
         ids = [row[0] for row in conn.execute("SELECT id FROM artworks ORDER BY source_id::int")]
         with conn.cursor().copy(
@@ -65,21 +63,22 @@ def vectors(synthetic: Synthetic) -> np.ndarray:
     return synthetic.vectors
 
 
-def plan(conn: psycopg.Connection, template: str, query: np.ndarray, fetch: int = 20, **params: object) -> str:
-    values = {**vars(Filters()), "query": query, "exclude_id": None, **params}
-    rows = conn.execute(sql.SQL("EXPLAIN ") + knn_statement(template, 10, fetch), values).fetchall()
+def plan(
+    conn: psycopg.Connection, query: np.ndarray, kind: str = "vector", exact: bool = False, **params: object
+) -> str:
+    statement = knn_statement(kind, frozenset(params), 10, exact)
+    rows = conn.execute(sql.SQL("EXPLAIN ") + sql.SQL(statement), {"query": query, **params}).fetchall()
     return "\n".join(row[0] for row in rows)
 
 
 def test_the_knn_query_walks_the_hnsw_index(conn: psycopg.Connection, vectors: np.ndarray) -> None:
     query = vectors[3]
-    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query)
-    # fetch well under a tenth of this small collection: near that, pgvector 0.8's costs rightly prefer exact
-    assert "embeddings_hnsw_idx" in plan(conn, INDEX_KNN_SQL, query, museum="aic", fetch=50)
-    assert "embeddings_hnsw_idx" not in plan(conn, EXACT_KNN_SQL, query)
+    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, query)
+    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, query, museum="aic")
+    assert "embeddings_hnsw_idx" not in plan(conn, query, exact=True)
     # "more like this" reads the artwork's vector inside the statement and still walks the index
-    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, INDEX_LIKE_SQL, query, exclude_id=5)
-    assert "embeddings_hnsw_idx" not in plan(conn, EXACT_LIKE_SQL, query, exclude_id=5)
+    assert "Index Scan using embeddings_hnsw_idx" in plan(conn, query, "artwork", exclude_id=5)
+    assert "embeddings_hnsw_idx" not in plan(conn, query, "artwork", exact=True, exclude_id=5)
 
 
 def test_the_plan_postgres_keeps_for_repeated_searches_walks_the_index(
@@ -94,8 +93,7 @@ def test_the_plan_postgres_keeps_for_repeated_searches_walks_the_index(
     assert generic_plans >= 1  # planned once, not per search
     with conn.transaction():
         conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        # the parameters in order of appearance: query, exclude_id, museum, type, date_from, date_to, min_score
-        explain = sql.SQL("EXPLAIN EXECUTE {}({}, NULL, NULL, NULL, NULL, NULL, NULL)")
+        explain = sql.SQL("EXPLAIN EXECUTE {}({})")  # an unfiltered search's one parameter: the query vector
         rows = conn.execute(explain.format(sql.Identifier(name), sql.Literal(vectors[0]))).fetchall()
     assert "Index Scan using embeddings_hnsw_idx" in "\n".join(row[0] for row in rows)
 
@@ -141,6 +139,28 @@ def test_a_selective_filter_still_returns_every_match(conn: psycopg.Connection, 
     assert len(rows) == 5 and {row["source"] for row in rows} == {"rare"}
     everything = nearest_artworks(conn, query, 50, ef_search=40, filters=Filters(museum="rare"))
     assert len(everything) == RARE_MUSEUM_SIZE
+
+
+def test_a_one_percent_filter_fills_k_from_the_index_walk_alone(conn: psycopg.Connection, vectors: np.ndarray) -> None:
+    """The index walk by itself: on 20 matches of 2,000 the planner would rightly score them exactly, so the walk is
+    made the only plan; with iterative scans it goes on past ef_search until k pass, without them it ends short."""
+    statement = knn_statement("vector", frozenset({"museum"}), 15, exact=False)
+    params = {"query": vectors[3], "museum": "small"}
+
+    def walk(iterative: str) -> list[tuple]:
+        with conn.transaction():
+            conn.execute(sql.SQL(SEARCH_SETTINGS).format(40))
+            conn.execute("SET LOCAL enable_sort = off")  # scoring the matches exactly needs a sort
+            conn.execute(sql.SQL("SET LOCAL hnsw.iterative_scan = {}").format(sql.Identifier(iterative)))
+            explained = "\n".join(row[0] for row in conn.execute(sql.SQL("EXPLAIN ") + sql.SQL(statement), params))
+            assert "Index Scan using embeddings_hnsw_idx" in explained
+            return conn.execute(statement, params).fetchall()
+
+    rows = walk("relaxed_order")
+    assert len(rows) == 15 < ONE_PERCENT and {row[1] for row in rows} == {"small"}
+    scores = [row[-1] for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert len(walk("off")) < 15  # 40 candidates hold about one match in a hundred
 
 
 def test_common_filters_fill_k_from_the_index(conn: psycopg.Connection, vectors: np.ndarray) -> None:

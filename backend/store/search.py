@@ -1,10 +1,12 @@
-"""Nearest-neighbour search: the HNSW path with over-fetch for filters, and exact search when they are selective.
+"""Nearest-neighbour search: one walk of the HNSW index with the filters checked as it goes (pgvector 0.8's
+iterative index scans), and exact search when a filter is so selective that the walk ends short.
 
 Vectors are unit length, so the inner product ranks like cosine: score = -(embedding <#> query).
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
 import psycopg
@@ -12,22 +14,28 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
-FETCH_SLACK = 10  # unfiltered: room for deleted artworks and the query artwork itself
-OVERFETCH = 10  # filtered: candidates per wanted hit taken from the index before filtering
 
-# The nearest candidates by the vector alone, then the artwork filters and the map positions. With ORDER BY …
-# LIMIT in the CTE the planner walks the HNSW index; without it every vector is scored, which is exact.
+# The k nearest live artworks that pass the filters, then their map positions. The index is walked in distance
+# order and each candidate is checked against artworks on the way (a nested loop); with hnsw.iterative_scan the
+# walk goes on past ef_search candidates until k have passed, so a filter matching 1% still fills k from the
+# index, with no over-fetch to guess. relaxed_order lets the walk hand back candidates slightly out of order: the
+# outer ORDER BY puts them right.
+# Only the filters a search uses are written into its statement: a "$1 IS NULL OR …" predicate would leave the
+# planner guessing their selectivity, and the generic plan it keeps for repeated searches is then a full scan.
 # The query is a vector parameter or a stored artwork's vector (a subquery the planner runs once, first); when that
 # artwork has no vector, the IS NOT NULL guard ends the scan before it starts (a NULL would make HNSW read it all).
 # A hit with no position (embedded since the last fit) comes back with NULL x, y, projection_id.
-# k and the candidate count are literals ({k}, {fetch}), not parameters: with the LIMITs known, Postgres settles on one
-# generic plan per statement (still the HNSW walk) instead of planning every search: 1.5 ms less a search, measured.
+# k is a literal, not a parameter: with the LIMIT known, Postgres settles on one generic plan per statement (still
+# the HNSW walk) instead of planning every search.
+# The exact statement orders by the distance "+ 0", which no index can serve: every match is scored.
 _KNN_SQL = """
 WITH nearest AS MATERIALIZED (
-    SELECT artwork_id, embedding <#> {query} AS distance
-    FROM embeddings
-    WHERE {query} IS NOT NULL
-    {candidates}
+    SELECT e.artwork_id, e.embedding <#> {query} AS distance
+    FROM embeddings e
+    JOIN artworks a ON a.id = e.artwork_id
+    WHERE {predicates}
+    ORDER BY {order}
+    LIMIT {k}
 )
 SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date,
        a.image_url, a.thumbnail_url, a.page_url,
@@ -35,35 +43,32 @@ SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date,
 FROM nearest n
 JOIN artworks a ON a.id = n.artwork_id
 LEFT JOIN map_positions m ON m.artwork_id = n.artwork_id
-WHERE NOT a.deleted
-  AND (%(exclude_id)s::bigint IS NULL OR a.id <> %(exclude_id)s)
-  AND (%(museum)s::text IS NULL OR a.source = %(museum)s)
-  AND (%(type)s::text IS NULL OR lower(a.object_type) = lower(%(type)s))
-  AND (%(date_from)s::int IS NULL OR coalesce(a.year_end, a.year_start) >= %(date_from)s)
-  AND (%(date_to)s::int IS NULL OR coalesce(a.year_start, a.year_end) <= %(date_to)s)
-  AND (%(min_score)s::float8 IS NULL OR -n.distance >= %(min_score)s)
 ORDER BY n.distance
-LIMIT {{k}}
 """
-_VECTOR = "%(query)s::vector"
-_ARTWORK_VECTOR = """(
+QUERIES = {
+    "vector": "%(query)s::vector",
+    "artwork": """(
     SELECT e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
     WHERE a.id = %(exclude_id)s AND NOT a.deleted
-)"""
+)""",
+}
+PREDICATES = {
+    "exclude_id": "a.id <> %(exclude_id)s",
+    "museum": "a.source = %(museum)s",
+    "type": "lower(a.object_type) = lower(%(type)s)",
+    "date_from": "coalesce(a.year_end, a.year_start) >= %(date_from)s",
+    "date_to": "coalesce(a.year_start, a.year_end) <= %(date_to)s",
+}
+SEARCH_SETTINGS = "SET LOCAL hnsw.ef_search = {}; SET LOCAL hnsw.iterative_scan = relaxed_order"
 
 
-def _knn_sql(query: str, exact: bool) -> str:
-    candidates = "" if exact else f"ORDER BY embedding <#> {query} LIMIT {{fetch}}"
-    return _KNN_SQL.format(query=query, candidates=candidates)
-
-
-INDEX_KNN_SQL, EXACT_KNN_SQL = _knn_sql(_VECTOR, exact=False), _knn_sql(_VECTOR, exact=True)
-INDEX_LIKE_SQL, EXACT_LIKE_SQL = _knn_sql(_ARTWORK_VECTOR, exact=False), _knn_sql(_ARTWORK_VECTOR, exact=True)
-
-
-def knn_statement(template: str, k: int, fetch: int) -> sql.Composed:
-    """One of the kNN templates above with its k hits and `fetch` index candidates written in."""
-    return sql.SQL(template).format(k=int(k), fetch=int(fetch))
+@lru_cache(maxsize=256)
+def knn_statement(query: Literal["vector", "artwork"], used: frozenset[str], k: int, exact: bool) -> str:
+    """The kNN statement for a query kind, the parameters this search uses (of PREDICATES), k and the path."""
+    vector = QUERIES[query]
+    predicates = [f"{vector} IS NOT NULL", "NOT a.deleted", *(PREDICATES[name] for name in PREDICATES if name in used)]
+    order = f"(e.embedding <#> {vector}) + 0" if exact else f"e.embedding <#> {vector}"
+    return _KNN_SQL.format(query=vector, predicates="\n      AND ".join(predicates), order=order, k=int(k))
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,6 @@ class Filters:
     date_to: int | None = None
     min_score: float | None = None
 
-    @property
-    def active(self) -> bool:
-        """True when any filter can drop candidates."""
-        return any(value is not None for value in vars(self).values())
-
 
 def nearest_artworks(
     conn: psycopg.Connection,
@@ -90,15 +90,13 @@ def nearest_artworks(
     filters: Filters = Filters(),
     exclude_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The k live artworks nearest to a unit vector, best first; exact when the index path falls short."""
-    params = {"query": query, "exclude_id": exclude_id}
-    return _nearest(conn, (INDEX_KNN_SQL, EXACT_KNN_SQL), params, k, ef_search, filters)
+    """The k live artworks nearest to a unit vector, best first; exact when the index walk falls short."""
+    return _nearest(conn, "vector", {"query": query, "exclude_id": exclude_id}, k, ef_search, filters)
 
 
 def artworks_like(conn: psycopg.Connection, artwork_id: int, k: int, ef_search: int) -> list[dict[str, Any]] | None:
     """The k live artworks nearest to a stored one, itself excluded, in one statement; None when it has no vector."""
-    params = {"exclude_id": artwork_id}
-    rows = _nearest(conn, (INDEX_LIKE_SQL, EXACT_LIKE_SQL), params, k, ef_search, Filters())
+    rows = _nearest(conn, "artwork", {"exclude_id": artwork_id}, k, ef_search, Filters())
     if not rows and embedding_of(conn, artwork_id) is None:  # no hits: no such vector, or a collection of one
         return None
     return rows
@@ -106,23 +104,25 @@ def artworks_like(conn: psycopg.Connection, artwork_id: int, k: int, ef_search: 
 
 def _nearest(
     conn: psycopg.Connection,
-    statements: tuple[str, str],
+    query: Literal["vector", "artwork"],
     params: dict[str, Any],
     k: int,
     ef_search: int,
     filters: Filters,
 ) -> list[dict[str, Any]]:
-    """The index path, then the exact one when a selective filter (or a small collection) left fewer than k."""
-    index_sql, exact_sql = statements
-    fetch = min(k * OVERFETCH, MAX_EF_SEARCH) if filters.active else k + FETCH_SLACK
-    params = {**vars(filters), **params}
+    """The index walk, then the exact scan when fewer than k passed the filters: too few match for the walk to meet
+    them (it stops after hnsw.max_scan_tuples), and so few are cheap to score exactly. min_score cuts the hits
+    afterwards, so a strict threshold never sends a search down the exact path."""
+    params = {**{f.name: getattr(filters, f.name) for f in fields(filters) if f.name != "min_score"}, **params}
+    used = frozenset(name for name, value in params.items() if value is not None and name in PREDICATES)
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
-        # ef_search bounds how many candidates HNSW returns, so it must cover the over-fetch.
-        cursor.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(min(max(ef_search, fetch), MAX_EF_SEARCH)))
-        rows = cursor.execute(knn_statement(index_sql, k, fetch), params).fetchall()
+        cursor.execute(sql.SQL(SEARCH_SETTINGS).format(min(max(ef_search, 1), MAX_EF_SEARCH)))
+        rows = cursor.execute(knn_statement(query, used, k, exact=False), params).fetchall()
         if len(rows) < k:
-            rows = cursor.execute(knn_statement(exact_sql, k, fetch), params).fetchall()
-    return rows
+            rows = cursor.execute(knn_statement(query, used, k, exact=True), params).fetchall()
+    if filters.min_score is None:
+        return rows
+    return [row for row in rows if row["score"] >= filters.min_score]
 
 
 def embedding_of(conn: psycopg.Connection, artwork_id: int) -> np.ndarray | None:
