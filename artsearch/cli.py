@@ -147,6 +147,11 @@ def status_command(as_json: Annotated[bool, typer.Option("--json", help="print J
         )
     else:
         out.print("projection: none yet (run `artsearch project`)")
+    server = status["server"]
+    out.print(
+        f"server: shared_buffers {server['shared_buffers']}, maintenance_work_mem {server['maintenance_work_mem']}, "
+        f"HNSW index {server['hnsw_index_bytes'] / 2**20:.0f} MB"
+    )
 
 
 @app.command("embed")

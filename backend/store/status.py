@@ -31,6 +31,11 @@ GROUP BY 1, 2
 ORDER BY 1, 3 DESC, 2
 """
 
+SERVER_MEMORY_SQL = """
+SELECT current_setting('shared_buffers'), current_setting('maintenance_work_mem'),
+       coalesce(pg_relation_size(to_regclass('embeddings_hnsw_idx')), 0)
+"""
+
 RUNS_SQL = """
 SELECT id, trigger, sources, status, started_at, finished_at, summary FROM runs ORDER BY id DESC LIMIT %s
 """
@@ -38,7 +43,7 @@ SELECT id, trigger, sources, status, started_at, finished_at, summary FROM runs 
 
 def collection_status(conn: psycopg.Connection, runs: int = 5) -> dict[str, Any]:
     """{"sources": {name: {artworks, embedded, pending, failed, failures: {reason: n}}}, "projection": …,
-    "runs": [the latest crawl → embed → project runs, newest first]}."""
+    "runs": [the latest crawl → embed → project runs, newest first], "server": its memory and the index size}."""
     sources: dict[str, dict[str, Any]] = {}
     for source, artworks, embedded, pending, failed in conn.execute(COUNTS_SQL):
         sources[source] = _entry(artworks, embedded, pending, failed)
@@ -51,7 +56,18 @@ def collection_status(conn: psycopg.Connection, runs: int = 5) -> dict[str, Any]
             "id": current.id, "method": current.method, "created_at": current.created_at.isoformat(),
             "n_fitted": current.n_fitted,
         }  # fmt: skip
-    return {"sources": dict(sorted(sources.items())), "projection": projection, "runs": recent_runs(conn, runs)}
+    return {
+        "sources": dict(sorted(sources.items())),
+        "projection": projection,
+        "runs": recent_runs(conn, runs),
+        "server": server_memory(conn),
+    }
+
+
+def server_memory(conn: psycopg.Connection) -> dict[str, Any]:
+    """The memory the server gives searches and index builds, beside the index that must fit it."""
+    shared, maintenance, index_bytes = conn.execute(SERVER_MEMORY_SQL).fetchone()
+    return {"shared_buffers": shared, "maintenance_work_mem": maintenance, "hnsw_index_bytes": index_bytes}
 
 
 def recent_runs(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
