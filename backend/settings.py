@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     embed_workers: int = 1  # processes on this machine; more machines just run more `artsearch embed`
     embed_decode_threads: int = 2
     embed_queued_batches: int = 2  # each channel holds this many batches: the model never waits, memory stays bounded
+    # a first load (this many to embed, and more than are indexed) drops the HNSW index and builds it at the end
+    embed_bulk_min_pending: int = 10_000
+    embed_bulk_ratio: float = 1.0
     lease_seconds: int = 600
     max_embed_attempts: int = 3
     download_concurrency: int = 32

@@ -167,3 +167,8 @@ def folder_with_an_escape(tmp_path: Path, secret: Path) -> tuple[Path, Path]:
     (elsewhere / "secret.jpg").write_bytes(secret.read_bytes())
     (folder / "escape.jpg").symlink_to(elsewhere / "secret.jpg")
     return folder, elsewhere
+
+
+def index_present(url: str) -> bool:
+    """Whether the HNSW index exists (a bulk load writes without it until its end)."""
+    return bool(count(url, "SELECT (to_regclass('embeddings_hnsw_idx') IS NOT NULL)::int"))

@@ -25,7 +25,14 @@ from backend.store.embed_queue import (
 from backend.store.local_folders import register_local_folder
 from etl.http import RetryPolicy
 from etl.pipeline.runner import EmbedOptions, embed_pending, run_worker
-from tests.helpers import FIXTURE_IMAGES, artwork_states, folder_with_an_escape, insert_artworks, jpeg
+from tests.helpers import (
+    FIXTURE_IMAGES,
+    artwork_states,
+    folder_with_an_escape,
+    index_present,
+    insert_artworks,
+    jpeg,
+)
 from tests.image_server import ImageServer, hostile_images
 
 FOLDER_REFUSAL = "refused: no such file inside a crawled folder"
@@ -136,6 +143,24 @@ def test_hostile_images_end_embedded_or_failed_with_a_reason(
     assert "bytes not processed" in details[image_server.url("truncated.jpg")]
     assert summary.failures["HTTP 404"] == 1
     assert image_server.hits["missing.jpg"] == 1  # a 404 is not retried
+
+
+def test_a_first_load_goes_in_bulk_and_an_incremental_run_does_not(
+    settings: Settings, image_server: ImageServer
+) -> None:
+    settings = settings.model_copy(update={"embed_bulk_min_pending": 5})
+    urls = [image_server.add(f"{i}.jpg", FIXTURE_IMAGES[i % 8].read_bytes()) for i in range(16)]
+    insert_artworks(settings.database_url, urls[:8])
+    first = embed_pending(settings, batch_size=4)
+    assert (first.bulk, first.index_built, first.embedded) == (True, True, 8)
+    assert index_present(settings.database_url) and "HNSW index built" in first.line()
+    insert_artworks(settings.database_url, urls[8:14])  # 6 pending: over the minimum, but fewer than the 8 indexed
+    again = embed_pending(settings, batch_size=4)
+    assert (again.bulk, again.index_built, again.embedded) == (False, False, 6)
+    insert_artworks(settings.database_url, urls[14:])  # 2 pending: under the minimum
+    assert not embed_pending(settings).bulk and index_present(settings.database_url)
+    with connect(settings.database_url) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT artwork_id) FROM embeddings").fetchone() == (16, 16)
 
 
 def test_transient_errors_are_retried_then_given_up(settings: Settings, image_server: ImageServer) -> None:

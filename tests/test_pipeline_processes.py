@@ -16,6 +16,7 @@ from tests.helpers import (
     artwork_states,
     count,
     expire_leases,
+    index_present,
     insert_artworks,
     run_artsearch,
     wait_until,
@@ -43,12 +44,14 @@ def embedded_in(output: str) -> int:
 
 
 @pytest.mark.slow  # a real CLI run on a slow CDN, killed, then run again
+@pytest.mark.parametrize("bulk", [False, True], ids=["into the live index", "bulk load"])
 def test_killed_run_then_rerun_embeds_exactly_the_rest(
-    settings: Settings, cli_env: dict[str, str], image_server: ImageServer
+    settings: Settings, cli_env: dict[str, str], image_server: ImageServer, bulk: bool
 ) -> None:
     url = settings.database_url
     ids = add_paintings(image_server, url, 40)
     image_server.one_at_a_time, image_server.delay_s = True, 0.1  # a slow CDN: about 10 images/s
+    cli_env = dict(cli_env, ARTSEARCH_EMBED_BULK_MIN_PENDING="10" if bulk else "100000")
     first = embed_cli(cli_env)
     wait_until(lambda: embedded_count(url) >= 8)
     first.kill()
@@ -58,6 +61,7 @@ def test_killed_run_then_rerun_embeds_exactly_the_rest(
     states = artwork_states(url)
     assert 8 <= len(before) < len(ids)
     assert any(status == "claimed" for status, _, _ in states.values())  # in flight when killed
+    assert index_present(url) is not bulk  # a bulk load writes without the index until its end
 
     image_server.one_at_a_time, image_server.delay_s = False, 0.0
     expire_leases(url)  # the killed run's leases run out
@@ -69,6 +73,7 @@ def test_killed_run_then_rerun_embeds_exactly_the_rest(
         after = dict(conn.execute("SELECT artwork_id, created_at FROM embeddings").fetchall())
     assert set(after) == set(ids) and all(after[i] == before[i] for i in before)  # none embedded twice
     assert {status for status, _, _ in artwork_states(url).values()} == {"embedded"}
+    assert index_present(url) and ("HNSW index built" in second.stdout) is bulk
 
 
 @pytest.mark.slow  # a real CLI run on a slow CDN, stopped by a signal midway

@@ -10,15 +10,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 
+import psycopg
 import torch
 
 from backend.clip_model import ClipModel, load_clip
-from backend.database import connect, database_url
+from backend.database import HNSW_BYTES_PER_VECTOR, connect, database_url, embedded_memory, machine_memory_bytes
 from backend.migrate import check_model_dimension
 from backend.model_thread import ModelThread
 from backend.projection import load_current
 from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork, fail_exhausted_artworks, release_claims
+from backend.store.hnsw import begin_bulk_load, ensure_index
+from backend.store.projections import embedding_count
 from etl.http import RetryPolicy
 from etl.pipeline.channel import END, Aborted, Channel
 from etl.pipeline.claim import ClaimArtworks
@@ -85,10 +88,25 @@ def embed_pending(
     """Embed pending artworks until none is left (or `limit`), in `workers` processes; the run's summary.
     Unset arguments fall back to the settings."""
     options = EmbedOptions.from_settings(settings, batch_size=batch_size, limit=limit, device=device)
+    url = database_url(settings)
+    with connect(url) as conn:
+        bulk = begin_bulk_load(conn, settings.embed_bulk_min_pending, settings.embed_bulk_ratio)
     with ProgressView(enabled=show_progress) as view:
         summary = distribute(run_worker, settings, options, workers or settings.embed_workers, on_progress=view.update)
         view.update(summary)
-    return summary
+    if bulk and not summary.interrupted:  # a stopped load leaves the build to the next run, which is bulk too
+        with connect(url) as conn:
+            summary = replace(summary, index_built=ensure_index(conn, _build_memory(settings, conn), os.cpu_count()))
+    return replace(summary, bulk=bulk)
+
+
+def _build_memory(settings: Settings, conn: psycopg.Connection) -> str | None:
+    """maintenance_work_mem for an index build on the embedded server, sized for the index about to be built; a
+    DATABASE_URL server keeps what its operator set."""
+    if settings.database_url:
+        return None
+    expected = embedding_count(conn) * HNSW_BYTES_PER_VECTOR
+    return settings.embedded_maintenance_work_mem or embedded_memory(machine_memory_bytes(), expected)[1]
 
 
 def run_worker(

@@ -31,6 +31,8 @@ class EmbedSummary:
     lost: int = 0  # claims whose lease another worker took over
     released: int = 0  # handed back untried at shutdown
     interrupted: bool = False
+    bulk: bool = False  # a first load: written without the HNSW index, which is built at the end
+    index_built: bool = False
     failures: Counter[str] = field(default_factory=Counter)
     stages: dict[str, StageStats] = field(default_factory=lambda: {name: StageStats() for name in STAGES})
     queues: dict[str, int] = field(default_factory=dict)
@@ -59,6 +61,8 @@ class EmbedSummary:
             lost=self.lost + other.lost,
             released=self.released + other.released,
             interrupted=self.interrupted or other.interrupted,
+            bulk=self.bulk or other.bulk,
+            index_built=self.index_built or other.index_built,
             failures=self.failures + other.failures,
             stages=stages,
             queues={name: queues.get(name, 0) for name in set(self.queues) | set(other.queues)},
@@ -75,6 +79,8 @@ class EmbedSummary:
             text += f"; {self.released} released"
         if self.lost:
             text += f"; {self.lost} taken over by another worker"
+        if self.index_built:
+            text += "; bulk load: HNSW index built"
         if self.interrupted:
             text += "; interrupted"
         return text
