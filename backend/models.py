@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL
 from sqlmodel import Field, SQLModel
 
 EMBEDDING_DIM = 512  # the vector column's dimension: ViT-B/32's projection_dim
+HNSW_INDEX = "embeddings_hnsw_idx"
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 128
 
@@ -116,7 +117,7 @@ class Embedding(SQLModel, table=True):
     __tablename__ = "embeddings"
     __table_args__ = (
         Index(
-            "embeddings_hnsw_idx",
+            HNSW_INDEX,
             "embedding",
             postgresql_using="hnsw",
             postgresql_with={"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION},

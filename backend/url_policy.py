@@ -41,11 +41,6 @@ def file_url_path(url: str) -> Path | None:
     return Path(unquote(parts.path))
 
 
-def inside(path: Path, roots: Iterable[Path]) -> bool:
-    """Whether a resolved path lies in one of the (resolved) roots."""
-    return any(path.is_relative_to(root) for root in roots)
-
-
 def local_image_path(url: str | None, roots: Iterable[Path]) -> Path | None:
     """The regular file a folder work's file:// URL names, symlinks followed, when it lies inside one of the
     crawled folders; None for anything else (another scheme, a path outside them, a missing file)."""
@@ -56,4 +51,5 @@ def local_image_path(url: str | None, roots: Iterable[Path]) -> Path | None:
         resolved = path.resolve(strict=True)
     except (OSError, RuntimeError):  # missing, unreadable, or a symlink loop
         return None
-    return resolved if inside(resolved, roots) and resolved.is_file() else None
+    inside = any(resolved.is_relative_to(root) for root in roots)
+    return resolved if inside and resolved.is_file() else None

@@ -382,8 +382,8 @@ def main() -> None:
             for precision in precisions:
                 model_rate = measure_model(model_dir, args.batch_size, args.workers, cores, device, precision)
                 reset_artworks(url)
-                run_settings = settings.model_copy(update={"precision": precision})
-                summary = embed_pending(run_settings, batch_size=args.batch_size, workers=args.workers)
+                run_settings = settings.model_copy(update={"precision": precision, "embed_workers": args.workers})
+                summary = embed_pending(run_settings)
                 rounds[precision].append((model_rate, summary))
         naive = measure_naive(url, artworks[: args.naive_images], model_dir, device)
     finally:

@@ -63,7 +63,7 @@ def test_vectors_equal_the_reference_path(settings: Settings, image_server: Imag
     images = [path.read_bytes() for path in FIXTURE_IMAGES] + [big]  # the big one is decoded with draft
     ids = insert_artworks(settings.database_url, [image_server.add(f"{i}.jpg", d) for i, d in enumerate(images)])
 
-    summary = embed_pending(settings, batch_size=4)
+    summary = embed_pending(settings.model_copy(update={"embed_batch_size": 4}))
 
     assert (summary.embedded, summary.failed, summary.claimed) == (len(ids), 0, len(ids))
     vectors = stored_vectors(settings.database_url)
@@ -128,7 +128,7 @@ def test_hostile_images_end_embedded_or_failed_with_a_reason(
         settings.database_url, [url for _, url, _, _ in expected], sources=[source for source, *_ in expected]
     )
 
-    summary = embed_pending(settings, batch_size=3)
+    summary = embed_pending(settings.model_copy(update={"embed_batch_size": 3}))
 
     states = artwork_states(settings.database_url)
     for artwork_id, (_, url, status, reason) in zip(ids, expected, strict=True):
@@ -148,14 +148,14 @@ def test_hostile_images_end_embedded_or_failed_with_a_reason(
 def test_a_first_load_goes_in_bulk_and_an_incremental_run_does_not(
     settings: Settings, image_server: ImageServer
 ) -> None:
-    settings = settings.model_copy(update={"embed_bulk_min_pending": 5})
+    settings = settings.model_copy(update={"embed_bulk_min_pending": 5, "embed_batch_size": 4})
     urls = [image_server.add(f"{i}.jpg", FIXTURE_IMAGES[i % 8].read_bytes()) for i in range(16)]
     insert_artworks(settings.database_url, urls[:8])
-    first = embed_pending(settings, batch_size=4)
+    first = embed_pending(settings)
     assert (first.bulk, first.index_built, first.embedded) == (True, True, 8)
     assert index_present(settings.database_url) and "HNSW index built" in first.line()
     insert_artworks(settings.database_url, urls[8:14])  # 6 pending: over the minimum, but fewer than the 8 indexed
-    again = embed_pending(settings, batch_size=4)
+    again = embed_pending(settings)
     assert (again.bulk, again.index_built, again.embedded) == (False, False, 6)
     insert_artworks(settings.database_url, urls[14:])  # 2 pending: under the minimum
     assert not embed_pending(settings).bulk and index_present(settings.database_url)
@@ -203,8 +203,8 @@ def test_deleted_artworks_are_never_claimed_and_limit_is_kept(settings: Settings
     (deleted,) = insert_artworks(settings.database_url, [url], deleted=True)
     insert_artworks(settings.database_url, [url] * 5)
 
-    assert embed_pending(settings, batch_size=2, limit=3).embedded == 3
-    assert embed_pending(settings, batch_size=2).embedded == 2
+    assert embed_pending(settings.model_copy(update={"embed_batch_size": 2}), limit=3).embedded == 3
+    assert embed_pending(settings.model_copy(update={"embed_batch_size": 2})).embedded == 2
     assert artwork_states(settings.database_url)[deleted] == ("pending", None, 0)
 
 

@@ -116,6 +116,6 @@ def test_two_processes_at_once_embed_every_artwork_exactly_once(
 
 def test_worker_processes_share_the_work(settings: Settings, image_server: ImageServer) -> None:
     ids = add_paintings(image_server, settings.database_url, 30)
-    summary = embed_pending(settings, batch_size=4, workers=2)
+    summary = embed_pending(settings.model_copy(update={"embed_batch_size": 4, "embed_workers": 2}))
     assert summary.embedded == len(ids) and summary.failed == 0
     assert set(artwork_states(settings.database_url).values()) == {("embedded", None, 1)}

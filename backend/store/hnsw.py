@@ -4,9 +4,8 @@ one inserted into a live index costs more than the rest of its write), built onc
 import psycopg
 from psycopg import sql
 
-from backend.models import HNSW_EF_CONSTRUCTION, HNSW_M, EmbedStatus
+from backend.models import HNSW_EF_CONSTRUCTION, HNSW_INDEX, HNSW_M, QUEUED
 
-HNSW_INDEX = "embeddings_hnsw_idx"
 INDEX_LOCK_KEY = 0x6172_7469  # "arti": whoever builds or drops the index holds this
 # The index exactly as migration 0001 and backend.models define it (tests/test_migrations.py compares them).
 CREATE_HNSW_INDEX = (
@@ -15,11 +14,16 @@ CREATE_HNSW_INDEX = (
 )
 DROP_HNSW_INDEX = f"DROP INDEX IF EXISTS {HNSW_INDEX}"
 INDEX_PRESENT = f"SELECT to_regclass('{HNSW_INDEX}') IS NOT NULL"
+INDEX_BYTES = f"SELECT coalesce(pg_relation_size(to_regclass('{HNSW_INDEX}')), 0)"
 QUEUE_SIZES = f"""
-SELECT count(*) FILTER (WHERE embed_status IN ('{EmbedStatus.PENDING}', '{EmbedStatus.CLAIMED}')),
-       (SELECT count(*) FROM embeddings)
+SELECT count(*) FILTER (WHERE embed_status IN {QUEUED}), (SELECT count(*) FROM embeddings)
 FROM artworks WHERE NOT deleted
 """
+
+
+def hnsw_index_bytes(conn: psycopg.Connection) -> int:
+    """The index's size on disk (0 while it is missing): what the server's memory is sized for."""
+    return conn.execute(INDEX_BYTES).fetchone()[0]
 
 
 def begin_bulk_load(conn: psycopg.Connection, min_pending: int, ratio: float) -> bool:

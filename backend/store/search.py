@@ -4,7 +4,7 @@ iterative index scans), and exact search when a filter is so selective that the 
 Vectors are unit length, so the inner product ranks like cosine: score = -(embedding <#> query).
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -113,7 +113,7 @@ def _nearest(
     """The index walk, then the exact scan when fewer than k passed the filters: too few match for the walk to meet
     them (it stops after hnsw.max_scan_tuples), and so few are cheap to score exactly. min_score cuts the hits
     afterwards, so a strict threshold never sends a search down the exact path."""
-    params = {**{f.name: getattr(filters, f.name) for f in fields(filters) if f.name != "min_score"}, **params}
+    params = {**vars(filters), **params}
     used = frozenset(name for name, value in params.items() if value is not None and name in PREDICATES)
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute(sql.SQL(SEARCH_SETTINGS).format(min(max(ef_search, 1), MAX_EF_SEARCH)))

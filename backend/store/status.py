@@ -6,6 +6,7 @@ from typing import Any
 import psycopg
 
 from backend.models import QUEUED, EmbedStatus
+from backend.store.hnsw import hnsw_index_bytes
 from backend.store.projections import current_projection
 
 COUNTS_SQL = f"""
@@ -31,10 +32,7 @@ GROUP BY 1, 2
 ORDER BY 1, 3 DESC, 2
 """
 
-SERVER_MEMORY_SQL = """
-SELECT current_setting('shared_buffers'), current_setting('maintenance_work_mem'),
-       coalesce(pg_relation_size(to_regclass('embeddings_hnsw_idx')), 0)
-"""
+SERVER_MEMORY_SQL = "SELECT current_setting('shared_buffers'), current_setting('maintenance_work_mem')"
 
 RUNS_SQL = """
 SELECT id, trigger, sources, status, started_at, finished_at, summary FROM runs ORDER BY id DESC LIMIT %s
@@ -66,8 +64,8 @@ def collection_status(conn: psycopg.Connection, runs: int = 5) -> dict[str, Any]
 
 def server_memory(conn: psycopg.Connection) -> dict[str, Any]:
     """The memory the server gives searches and index builds, beside the index that must fit it."""
-    shared, maintenance, index_bytes = conn.execute(SERVER_MEMORY_SQL).fetchone()
-    return {"shared_buffers": shared, "maintenance_work_mem": maintenance, "hnsw_index_bytes": index_bytes}
+    shared, maintenance = conn.execute(SERVER_MEMORY_SQL).fetchone()
+    return {"shared_buffers": shared, "maintenance_work_mem": maintenance, "hnsw_index_bytes": hnsw_index_bytes(conn)}
 
 
 def recent_runs(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 from backend.errors import ArtsearchError
 from backend.settings import Settings
 from etl.pipeline.stats import EmbedSummary
-from etl.workers import Progress, run_workers
+from etl.workers import Progress, Report, run_workers
 
 Worker = Callable[..., EmbedSummary]
 ProgressCallback = Callable[[EmbedSummary], None]
@@ -52,6 +52,6 @@ def share_of(total: int | None, workers: int, index: int) -> int | None:
     return total // workers + (1 if index < total % workers else 0)
 
 
-def _embed_in_worker(worker: Worker, settings: Settings, options: Any, report: Callable[[Any], None]) -> EmbedSummary:
+def _embed_in_worker(worker: Worker, settings: Settings, options: Any, report: Report) -> EmbedSummary:
     """One worker process's run; SIGTERM (forwarded by the parent) stops it cleanly."""
     return worker(settings, options, report, (signal.SIGTERM,))

@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 
-import psycopg
 import torch
 
 from backend.clip_model import ClipModel, load_clip
-from backend.database import HNSW_BYTES_PER_VECTOR, connect, database_url, embedded_memory, machine_memory_bytes
+from backend.database import connect, database_url, index_build_memory
 from backend.migrate import check_model_dimension
 from backend.model_thread import ModelThread
 from backend.projection import load_current
@@ -57,14 +56,12 @@ class EmbedOptions:
     torch_threads: int | None = None  # None: every core this process may use
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, batch_size: int | None = None, limit: int | None = None, device: str | None = None
-    ) -> "EmbedOptions":
-        """The settings' pipeline, with what this run's caller chose instead."""
+    def from_settings(cls, settings: Settings, *, limit: int | None = None) -> "EmbedOptions":
+        """The settings' pipeline, for at most `limit` artworks."""
         return cls(
-            batch_size=batch_size or settings.embed_batch_size,
+            batch_size=settings.embed_batch_size,
             limit=limit,
-            device=device or settings.device,
+            device=settings.device,
             decode_threads=settings.embed_decode_threads,
             download_concurrency=settings.download_concurrency,
             download_timeout_s=settings.download_timeout_s,
@@ -76,37 +73,20 @@ class EmbedOptions:
         )
 
 
-def embed_pending(
-    settings: Settings,
-    *,
-    batch_size: int | None = None,
-    limit: int | None = None,
-    workers: int | None = None,
-    device: str | None = None,
-    show_progress: bool = False,
-) -> EmbedSummary:
-    """Embed pending artworks until none is left (or `limit`), in `workers` processes; the run's summary.
-    Unset arguments fall back to the settings."""
-    options = EmbedOptions.from_settings(settings, batch_size=batch_size, limit=limit, device=device)
+def embed_pending(settings: Settings, *, limit: int | None = None, show_progress: bool = False) -> EmbedSummary:
+    """Embed pending artworks until none is left (or `limit`), in the settings' worker processes; the summary."""
+    options = EmbedOptions.from_settings(settings, limit=limit)
     url = database_url(settings)
     with connect(url) as conn:
         bulk = begin_bulk_load(conn, settings.embed_bulk_min_pending, settings.embed_bulk_ratio)
     with ProgressView(enabled=show_progress) as view:
-        summary = distribute(run_worker, settings, options, workers or settings.embed_workers, on_progress=view.update)
+        summary = distribute(run_worker, settings, options, settings.embed_workers, on_progress=view.update)
         view.update(summary)
     if bulk and not summary.interrupted:  # a stopped load leaves the build to the next run, which is bulk too
         with connect(url) as conn:
-            summary = replace(summary, index_built=ensure_index(conn, _build_memory(settings, conn), os.cpu_count()))
+            memory = index_build_memory(settings, embedding_count(conn))
+            summary = replace(summary, index_built=ensure_index(conn, memory, os.cpu_count()))
     return replace(summary, bulk=bulk)
-
-
-def _build_memory(settings: Settings, conn: psycopg.Connection) -> str | None:
-    """maintenance_work_mem for an index build on the embedded server, sized for the index about to be built; a
-    DATABASE_URL server keeps what its operator set."""
-    if settings.database_url:
-        return None
-    expected = embedding_count(conn) * HNSW_BYTES_PER_VECTOR
-    return settings.embedded_maintenance_work_mem or embedded_memory(machine_memory_bytes(), expected)[1]
 
 
 def run_worker(
