@@ -18,6 +18,8 @@ import numpy as np
 import psycopg
 from PIL import Image
 
+from backend.models import EMBEDDING_DIM, HNSW_INDEX
+
 if TYPE_CHECKING:
     from transformers import CLIPConfig
 
@@ -25,7 +27,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_IMAGES = sorted((FIXTURES / "images").glob("*.jpg"))
 TEMPLATE_DB = "artsearch_template"
 ARTSEARCH = str(Path(sys.executable).with_name("artsearch"))  # the CLI installed beside this interpreter
-EMBEDDING_DIM = 512
 
 
 # -- the CLI and the network -------------------------------------------------------------------------------
@@ -171,4 +172,4 @@ def folder_with_an_escape(tmp_path: Path, secret: Path) -> tuple[Path, Path]:
 
 def index_present(url: str) -> bool:
     """Whether the HNSW index exists (a bulk load writes without it until its end)."""
-    return bool(count(url, "SELECT (to_regclass('embeddings_hnsw_idx') IS NOT NULL)::int"))
+    return bool(count(url, f"SELECT (to_regclass('{HNSW_INDEX}') IS NOT NULL)::int"))
