@@ -25,7 +25,7 @@ EMBEDDED_POSTGRES_VERSION = 16  # the major version homes made by earlier releas
 
 
 MB = 1024 * 1024
-HNSW_BYTES_PER_VECTOR = 2_700  # vector(512), m=16: 260 MB per 100,000 measured (docs/performance.md)
+HNSW_BYTES_PER_VECTOR = 1_370  # halfvec(512) at m=16, as benchmarks/index.py measures it
 SIZE_STEP = 256 * MB  # sizes are rounded up to this, so a growing index does not restart the server at every start
 
 

@@ -30,7 +30,7 @@ PROCESSES = (1, 2, 4)
 
 
 def crawl_once(server_url: str, base_url: str, source: str, processes: int) -> dict[str, float]:
-    """One crawl into a fresh database: its records/s, start-up of the workers included."""
+    """One crawl into a fresh database, dropped afterwards: its records/s, start-up of the workers included."""
     name = f"bench_crawl_{os.getpid()}_{processes}"
     url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -38,18 +38,23 @@ def crawl_once(server_url: str, base_url: str, source: str, processes: int) -> d
         conn.execute(f"CREATE DATABASE {name}")
     try:
         upgrade(url)
-        options = CrawlOptions(
-            processes=processes,
-            rate=None,
-            concurrency=8,
-            timeout_s=10.0,
-            user_agent=get_settings().user_agent,
-            policy=RetryPolicy(8, 0.05, 1.0),
-        )
-        summary = crawl(make_source(source, base_url=base_url), url, options, show_progress=False)
+        return crawl_into(url, base_url, source, processes)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def crawl_into(url: str, base_url: str, source: str, processes: int) -> dict[str, float]:
+    """One unthrottled crawl of the replica into a migrated database, through the real adapter and crawler."""
+    options = CrawlOptions(
+        processes=processes,
+        rate=None,
+        concurrency=8,
+        timeout_s=10.0,
+        user_agent=get_settings().user_agent,
+        policy=RetryPolicy(8, 0.05, 1.0),
+    )
+    summary = crawl(make_source(source, base_url=base_url), url, options, show_progress=False)
     return {"records": summary.records, "seconds": round(summary.seconds, 2),
             "records_per_s": round(summary.records / summary.seconds, 1)}  # fmt: skip
 

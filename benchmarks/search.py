@@ -27,11 +27,14 @@ from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.projection import fit_projection
 from backend.settings import Settings
+from backend.store.hnsw import CREATE_HNSW_INDEX, DROP_HNSW_INDEX
 from backend.store.search import Filters, knn_statement, nearest_artworks
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.synthetic import KINDS, collection, exact_top, nearby_queries  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = sorted((ROOT / "tests" / "fixtures" / "images").glob("*.jpg"))
-DIM = 512
 EF_SEARCH_VALUES = (20, 40, 64, 100, 128, 160, 200)
 FILTER_PERCENTS = (1, 10, 50)  # how much of the collection a date filter matches
 FIRST_YEAR = 1800
@@ -86,24 +89,11 @@ WORDS = [
 ]
 
 
-def clustered_unit_vectors(n: int, clusters: int, rng: np.random.Generator) -> np.ndarray:
-    """A mixture of Gaussian clusters of varied size and spread on the unit sphere, like CLIP image vectors."""
-    centres = rng.normal(size=(clusters, DIM)).astype(np.float32)
-    weights = rng.dirichlet(np.full(clusters, 0.5))
-    labels = rng.choice(clusters, size=n, p=weights)
-    spread = rng.uniform(0.4, 0.9, size=clusters).astype(np.float32)
-    vectors = centres[labels] + rng.normal(size=(n, DIM)).astype(np.float32) * spread[labels, None]
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
 def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
-    """COPY artworks and vectors (binary), then build the HNSW index once, as the migration defines it."""
+    """COPY artworks and vectors (binary), then build the HNSW index once, as a bulk load does."""
     timings = {}
     with connect(url) as conn:
-        index_sql = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_hnsw_idx'").fetchone()[
-            0
-        ]
-        conn.execute("DROP INDEX embeddings_hnsw_idx")
+        conn.execute(DROP_HNSW_INDEX)
         started = time.perf_counter()
         columns = "source, source_id, title, year_start, embed_status"
         with conn.cursor().copy(f"COPY artworks ({columns}) FROM STDIN") as copy:
@@ -119,9 +109,9 @@ def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
         conn.commit()
         timings["copy_s"] = round(time.perf_counter() - started, 1)
         conn.execute("SET maintenance_work_mem = '4GB'")
-        conn.execute("SET max_parallel_maintenance_workers = 2")
+        conn.execute(f"SET max_parallel_maintenance_workers = {os.cpu_count()}")
         started = time.perf_counter()
-        conn.execute(index_sql)
+        conn.execute(CREATE_HNSW_INDEX)
         conn.execute("ANALYZE")
         conn.commit()
         timings["index_build_s"] = round(time.perf_counter() - started, 1)
@@ -178,7 +168,7 @@ def warm_caches(url: str) -> float:
 
 def measure_recall(url: str, vectors: np.ndarray, queries: np.ndarray) -> dict[str, dict[str, float]]:
     """recall@10 of the API's kNN path against exact (numpy) search, and its latency, per ef_search."""
-    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10] + 1  # artwork ids are 1-based rows
+    exact = exact_top(vectors, queries, 10) + 1  # artwork ids are 1-based rows
     out = {}
     with connect(url) as conn:
         for ef in EF_SEARCH_VALUES:
@@ -189,10 +179,8 @@ def measure_recall(url: str, vectors: np.ndarray, queries: np.ndarray) -> dict[s
                 times.append(time.perf_counter() - started)
                 recalls.append(len({row["id"] for row in rows} & set(truth.tolist())) / 10)
             out[str(ef)] = {"recall_at_10": round(float(np.mean(recalls)), 4), "sql_p50_ms": ms(times, 50)}
-        plan = conn.execute(
-            "EXPLAIN (ANALYZE, COSTS OFF) SELECT artwork_id FROM embeddings ORDER BY embedding <#> %s LIMIT 10",
-            (queries[0],),
-        ).fetchall()
+        statement = sql.SQL("EXPLAIN (ANALYZE, COSTS OFF) ") + sql.SQL(knn_statement("vector", frozenset(), 10, False))
+        plan = conn.execute(statement, {"query": queries[0]}).fetchall()
     out["plan"] = " | ".join(row[0].strip() for row in plan if "Order By" not in row[0])
     return out
 
@@ -327,6 +315,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--clusters", type=int, default=300)
+    parser.add_argument("--kind", choices=KINDS, default="manifold", help="synthetic vectors (benchmarks/synthetic.py)")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-endpoints", action="store_true", help="only recall, and the map fit and refit")
@@ -337,13 +326,16 @@ def main() -> None:
     try:
         upgrade(url)
         rng = np.random.default_rng(1)
-        vectors = clustered_unit_vectors(args.vectors, args.clusters, rng)
-        report: dict[str, object] = {"vectors": args.vectors, "clusters": args.clusters, "cpu_cores": os.cpu_count()}
+        vectors = collection(args.kind, args.vectors, args.clusters, rng)
+        report: dict[str, object] = {
+            "vectors": args.vectors,
+            "clusters": args.clusters,
+            "kind": args.kind,
+            "cpu_cores": os.cpu_count(),
+        }
         report["load"] = load_collection(url, vectors)
         report["load"]["warm_caches_s"] = warm_caches(url)
-        # queries: near the data but not in it, as new images would be
-        queries = vectors[rng.choice(len(vectors), args.queries)] + rng.normal(scale=0.03, size=(args.queries, DIM))
-        queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+        queries = nearby_queries(vectors, args.queries, rng)
         report["recall_by_ef_search"] = measure_recall(url, vectors, queries)
         report["filtered"] = measure_filters(url, vectors, queries, Settings().hnsw_ef_search)
         report["projection"] = fit_and_refit(url)

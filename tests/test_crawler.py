@@ -174,7 +174,10 @@ def test_incremental_oai_run_sees_changes_and_deletions(db_url: str) -> None:
         crawl(make_source("rijksmuseum", base_url=replica.base_url), db_url, FAST, show_progress=False)
         # every 50th record is a deleted header with no earlier row: nothing to mark, nothing inserted
         assert count(db_url, "SELECT count(*) FROM artworks") == 294
-        replica.touch(["200000001", "200000002"], datetime(2025, 3, 1, tzinfo=UTC))
+        with psycopg.connect(db_url) as conn:
+            conn.execute("UPDATE artworks SET embed_status = 'embedded'")
+        replica.touch(["200000001"], datetime(2025, 3, 1, tzinfo=UTC))
+        replica.touch(["200000002"], datetime(2025, 3, 1, tzinfo=UTC), new_image=True)
         replica.delete(["200000003"], datetime(2025, 3, 2, tzinfo=UTC))
         replica.reset_counts()
         since = make_source("rijksmuseum", base_url=replica.base_url, since=datetime(2025, 1, 1))
@@ -186,6 +189,10 @@ def test_incremental_oai_run_sees_changes_and_deletions(db_url: str) -> None:
     assert (summary.updated, summary.deleted, summary.inserted) == (2, 1, 0)
     assert count(db_url, "SELECT count(*) FROM artworks WHERE deleted") == 1
     assert count(db_url, "SELECT count(*) FROM artworks WHERE title LIKE '%%(revised)'") == 2
+    # a new photograph goes back to the embedding queue; an edited title alone does not
+    pending = "SELECT source_id FROM artworks WHERE embed_status = 'pending'"
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(pending).fetchall() == [("https://id.rijksmuseum.nl/200000002",)]
 
 
 @pytest.mark.parametrize("kind", ["cleveland", "rijksmuseum", "met"])

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import backend.models  # noqa: F401
 from backend.database import embedded_memory, machine_memory_bytes, sqlalchemy_url
 from backend.migrate import downgrade, upgrade
+from backend.store.hnsw import ensure_index
 
 TABLES = {
     "artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs",
@@ -31,9 +32,19 @@ def test_upgrade_creates_schema_with_hnsw_index(empty_db_url: str) -> None:
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
             "WHERE attrelid = 'embeddings'::regclass AND attname = 'embedding'"
         ).fetchone()[0]
-    assert "USING hnsw (embedding vector_ip_ops)" in indexdef
+    assert "USING hnsw (((embedding)::halfvec(512)) halfvec_ip_ops)" in indexdef
     assert "m='16'" in indexdef and "ef_construction='128'" in indexdef
     assert dim == "vector(512)"
+
+
+def test_a_bulk_load_rebuilds_the_index_the_migration_made(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    definition = "SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_hnsw_idx'"
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        migrated = conn.execute(definition).fetchone()
+        conn.execute("DROP INDEX embeddings_hnsw_idx")
+        assert ensure_index(conn, None, 1)
+        assert conn.execute(definition).fetchone() == migrated
 
 
 def test_downgrade_to_base_and_upgrade_again(empty_db_url: str) -> None:
@@ -86,5 +97,5 @@ def test_the_embedded_server_is_sized_from_the_machine_and_the_index(pg_server_u
 def test_memory_follows_the_index_within_the_machine() -> None:
     gib = 1024**3
     assert embedded_memory(24 * gib, 0) == ("1024MB", "256MB")  # a new collection: the floors
-    assert embedded_memory(24 * gib, int(1.45 * gib)) == ("2048MB", "2304MB")  # 560,000 vector(512): index + 25%
+    assert embedded_memory(24 * gib, int(1.45 * gib)) == ("2048MB", "2304MB")  # a 1.45 GB index: index + 25%
     assert embedded_memory(4 * gib, 3 * gib) == ("1024MB", "512MB")  # a small machine caps both

@@ -4,12 +4,12 @@ one inserted into a live index costs more than the rest of its write), built onc
 import psycopg
 from psycopg import sql
 
-from backend.models import HNSW_EF_CONSTRUCTION, HNSW_INDEX, HNSW_M, QUEUED
+from backend.models import HNSW_EF_CONSTRUCTION, HNSW_INDEX, HNSW_KEY, HNSW_M, HNSW_OPS, QUEUED
 
 INDEX_LOCK_KEY = 0x6172_7469  # "arti": whoever builds or drops the index holds this
-# The index exactly as migration 0001 and backend.models define it (tests/test_migrations.py compares them).
+# The index exactly as migration 0006 and backend.models define it (tests/test_migrations.py compares them).
 CREATE_HNSW_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON embeddings USING hnsw (embedding vector_ip_ops) "
+    f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON embeddings USING hnsw (({HNSW_KEY}) {HNSW_OPS}) "
     f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
 )
 DROP_HNSW_INDEX = f"DROP INDEX IF EXISTS {HNSW_INDEX}"

@@ -13,6 +13,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from backend.models import EMBEDDING_DIM, HNSW_KEY
+
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 
 # The k nearest live artworks that pass the filters, then their map positions. The index is walked in distance
@@ -27,7 +29,9 @@ MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 # A hit with no position (embedded since the last fit) comes back with NULL x, y, projection_id.
 # k is a literal, not a parameter: with the LIMIT known, Postgres settles on one generic plan per statement (still
 # the HNSW walk) instead of planning every search.
-# The exact statement orders by the distance "+ 0", which no index can serve: every match is scored.
+# The walk orders by the half-precision key the index holds (backend.models.HNSW_KEY); the distance handed back,
+# and so the score and the final order, is the float32 one.
+# The exact statement orders by the float32 distance "+ 0", which no index can serve: every match is scored.
 _KNN_SQL = """
 WITH nearest AS MATERIALIZED (
     SELECT e.artwork_id, e.embedding <#> {query} AS distance
@@ -67,7 +71,7 @@ def knn_statement(query: Literal["vector", "artwork"], used: frozenset[str], k: 
     """The kNN statement for a query kind, the parameters this search uses (of PREDICATES), k and the path."""
     vector = QUERIES[query]
     predicates = [f"{vector} IS NOT NULL", "NOT a.deleted", *(PREDICATES[name] for name in PREDICATES if name in used)]
-    order = f"(e.embedding <#> {vector}) + 0" if exact else f"e.embedding <#> {vector}"
+    order = f"(e.embedding <#> {vector}) + 0" if exact else f"e.{HNSW_KEY} <#> ({vector})::halfvec({EMBEDDING_DIM})"
     return _KNN_SQL.format(query=vector, predicates="\n      AND ".join(predicates), order=order, k=int(k))
 
 

@@ -2,6 +2,7 @@
 ones, with records generated from the recorded samples in tests/fixtures/api_samples/."""
 
 import base64
+import bisect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -36,7 +37,9 @@ class Museum(ABC):
         span = (LAST_CHANGE - FIRST_CHANGE) / max(records, 1)
         self.modified = {str(self.object_id(i)): FIRST_CHANGE + span * i for i in range(1, records + 1)}
         self.revised: set[str] = set()
+        self.rephotographed: set[str] = set()  # revised with a new image, which the embed stage must see
         self.deleted: set[str] = set()
+        self.changes = 0  # how many touch/delete calls: what a view sorted by datestamp was sorted at
         self.tampered: dict[str, dict[str, Any]] = {}  # fields a hostile upstream puts in a JSON record
 
     @property
@@ -55,15 +58,19 @@ class Museum(ABC):
     def title(self, key: str, base: str) -> str:
         return f"{base} [{key}]" + (" (revised)" if key in self.revised else "")
 
-    def touch(self, keys: list[str], when: datetime) -> None:
+    def touch(self, keys: list[str], when: datetime, new_image: bool = False) -> None:
         for key in keys:
             self.modified[key] = when
             self.revised.add(key)
+            if new_image:
+                self.rephotographed.add(key)
+        self.changes += 1
 
     def delete(self, keys: list[str], when: datetime) -> None:
         for key in keys:
             self.modified[key] = when
             self.deleted.add(key)
+        self.changes += 1
 
     def answer_by_id(
         self, request: web.Request, answer: Callable[[str], dict[str, Any]], not_found: dict[str, Any]
@@ -263,7 +270,8 @@ class Rijksmuseum(Museum):
             header = f'<header status="deleted"><identifier>{uri}</identifier><datestamp>{stamp}</datestamp></header>'
             return f"<record>{header}</record>"
         maker = MAKERS[n % len(MAKERS)]
-        image = f"{root}/micrio/M{n:06d}/full/max/0/default.jpg"
+        version = "v2" if key in self.rephotographed else ""
+        image = f"{root}/micrio/M{n:06d}{version}/full/max/0/default.jpg"
         creator = (
             f'<dc:creator rdf:resource="https://id.rijksmuseum.nl/agent{n % 5}"/>'
             if n % 2
@@ -304,19 +312,27 @@ class Rijksmuseum(Museum):
         def error(verb: str, code: str, message: str) -> web.Response:
             return answer(verb, f'<error code="{code}">{escape(message)}</error>')
 
-        def window(start: str, end: str) -> list[str]:
+        ordered: dict[str, Any] = {}  # keys by datestamp, sorted again only after a change: a page costs log n
+
+        def window(start: str, end: str) -> tuple[list[str], int, int]:
+            """The keys in datestamp order and the [first, last) range of them changed between start and end."""
+            if ordered.get("changes") != self.changes:
+                keys = sorted(self.modified, key=self.modified.get)
+                ordered.update(changes=self.changes, keys=keys, stamps=[self.modified[k] for k in keys])
             first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
-            return sorted((k for k in self.modified if first <= self.modified[k] <= last), key=self.modified.get)
+            stamps = ordered["stamps"]
+            return ordered["keys"], bisect.bisect_left(stamps, first), bisect.bisect_right(stamps, last)
 
         def list_records(start: str, end: str, offset: int) -> web.Response:
-            keys = window(start, end)
-            if not keys:
+            keys, first, last = window(start, end)
+            total = last - first
+            if not total:
                 return error("ListRecords", "noRecordsMatch", "No records match")
-            chunk = keys[offset : offset + OAI_PAGE]
+            chunk = keys[first + offset : min(first + offset + OAI_PAGE, last)]
             records = "".join(self.record_xml(k, server.root_url) for k in chunk)
-            more = offset + OAI_PAGE < len(keys)
+            more = offset + OAI_PAGE < total
             token = base64.urlsafe_b64encode(f"{start}|{end}|{offset + OAI_PAGE}".encode()).decode() if more else ""
-            resumption = f'<resumptionToken completeListSize="{len(keys)}" cursor="{offset}">{token}</resumptionToken>'
+            resumption = f'<resumptionToken completeListSize="{total}" cursor="{offset}">{token}</resumptionToken>'
             return answer("ListRecords", f"<ListRecords>{records}{resumption}</ListRecords>")
 
         async def oai(request: web.Request) -> web.Response:

@@ -82,9 +82,10 @@ class ReplicaServer:
         """Forget the requests counted so far."""
         self.request_counts.clear()
 
-    def touch(self, source_ids: Iterable[str], when: datetime) -> None:
-        """Change these records (new title) as of when, as an editor would: incremental runs must see them."""
-        self.museum.touch([str(i) for i in source_ids], when)
+    def touch(self, source_ids: Iterable[str], when: datetime, new_image: bool = False) -> None:
+        """Change these records (new title; a new image URL with new_image, Rijksmuseum) as of when, as an editor
+        would: incremental runs must see them."""
+        self.museum.touch([str(i) for i in source_ids], when, new_image)
 
     def delete(self, source_ids: Iterable[str], when: datetime) -> None:
         """Withdraw these records as of when (the OAI replica then answers them as deleted headers)."""
