@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     port: int = 8000
 
     # search
-    hnsw_ef_search: int = 200  # recall@10 >= 0.98 on 100k clustered vectors (benchmarks/search.py)
+    hnsw_ef_search: int = 200  # recall@10 >= 0.98 at 100k and 560k vectors (benchmarks/index.py, scale.py)
     cors_origins: list[str] = []
     max_upload_bytes: int = 10 * 1024 * 1024
     text_cache_size: int = 1024
