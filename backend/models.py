@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     cast,
@@ -154,6 +155,8 @@ class MapPosition(SQLModel, table=True):
     )
     x: float = Field(sa_column=Column(REAL, nullable=False))
     y: float = Field(sa_column=Column(REAL, nullable=False))
+    # the first zoom the work is listed at (backend.map_levels); NULL when placed since the last fit
+    zoom: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
 
 
 class CrawlCheckpoint(SQLModel, table=True):

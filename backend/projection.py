@@ -17,6 +17,7 @@ import numpy as np
 import psycopg
 
 from backend.errors import ArtsearchError
+from backend.map_levels import assign_zooms, stable_priority
 from backend.settings import Settings
 from backend.store import projections as store
 
@@ -190,7 +191,8 @@ def _fit(conn: psycopg.Connection, method: Method, sample: int) -> ProjectionSum
     all_ids, all_xy = _place_all(conn, projection)
     if method == "umap":  # the fitted vectors keep their own UMAP coordinates
         _overwrite(all_ids, all_xy, ids, fitted_xy)
-    placed = store.write_coordinates(conn, projection_id, all_ids, all_xy)
+    zooms = assign_zooms(all_xy, stable_priority(all_ids))
+    placed = store.write_coordinates(conn, projection_id, all_ids, all_xy, zooms)
     conn.commit()  # the whole collection switches to the new map at once
     placed += _place_stragglers(conn, projection)
     return ProjectionSummary(projection_id, method, len(ids), placed, round(time.perf_counter() - started, 3))

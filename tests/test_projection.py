@@ -8,6 +8,7 @@ import pytest
 
 from backend.database import connect
 from backend.errors import ArtsearchError
+from backend.map_levels import TILE_CAPACITY, tile_index
 from backend.projection import (
     FittedProjection,
     NeighbourProjection,
@@ -53,6 +54,23 @@ def test_pca_places_every_artwork_inside_the_unit_square(conn: psycopg.Connectio
     projection = load_current(conn)
     assert isinstance(projection, FittedProjection) and projection.id == summary.projection_id
     np.testing.assert_allclose(projection.transform(vectors), xy, atol=1e-5)
+
+
+def test_a_fit_lists_every_work_at_a_zoom_and_no_tile_holds_more_than_its_capacity(
+    conn: psycopg.Connection,
+) -> None:
+    fill(conn, clustered_unit_vectors(600, 5, np.random.default_rng(5)))
+    fit_projection(conn, "pca")
+    rows = conn.execute("SELECT x, y, zoom FROM map_positions").fetchall()
+    xy, zooms = np.array([row[:2] for row in rows]), np.array([row[2] for row in rows])
+    assert len(rows) == 600 and (zooms >= 0).all()
+    for zoom in range(int(zooms.max()) + 1):
+        tiles = tile_index(xy[zooms <= zoom], zoom)
+        assert np.unique(tiles, return_counts=True)[1].max() <= TILE_CAPACITY
+    assert (zooms == 0).sum() == TILE_CAPACITY  # the first screen is full
+    newcomer = fill(conn, clustered_unit_vectors(1, 5, np.random.default_rng(6)), batch="b")[0]
+    fit_projection(conn, "pca")  # a refit gives the newcomer its zoom too
+    assert conn.execute("SELECT zoom FROM map_positions WHERE artwork_id = %s", (newcomer,)).fetchone()[0] is not None
 
 
 def test_queries_far_from_the_collection_are_clipped_onto_the_map(conn: psycopg.Connection) -> None:

@@ -70,7 +70,7 @@ UPSERT_MAP_POSITION = """
 INSERT INTO map_positions (artwork_id, projection_id, x, y)
 VALUES (%s, %s, %s, %s)
 ON CONFLICT (artwork_id) DO UPDATE
-SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y
+SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, zoom = NULL
 """
 
 # A new vector without a map yet: no position computed from an earlier vector may outlive it.

@@ -47,27 +47,31 @@ def insert_projection(conn: psycopg.Connection, method: str, model: str, n_fitte
     return row[0]
 
 
-def write_coordinates(conn: psycopg.Connection, projection_id: int, ids: np.ndarray, xy: np.ndarray) -> int:
-    """Upsert the (x, y) of these artworks on this version in one statement: COPY into a temp table, then
-    INSERT … ON CONFLICT into map_positions. Artworks whose vector is gone meanwhile are skipped.
+def write_coordinates(
+    conn: psycopg.Connection, projection_id: int, ids: np.ndarray, xy: np.ndarray, zooms: np.ndarray | None = None
+) -> int:
+    """Upsert the (x, y) and first zoom of these artworks on this version in one statement: COPY into a temp table,
+    then INSERT … ON CONFLICT into map_positions. Artworks whose vector is gone meanwhile are skipped.
 
     Only the small map_positions rows change: the embeddings rows, and so the HNSW index, are not touched.
     """
     conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS placed (artwork_id bigint PRIMARY KEY, x real, y real) ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS placed (artwork_id bigint PRIMARY KEY, x real, y real, zoom smallint) "
+        "ON COMMIT DELETE ROWS"
     )
+    levels = zooms.tolist() if zooms is not None else [None] * len(ids)
     conn.execute("TRUNCATE placed")
     with conn.cursor() as cursor:
-        with cursor.copy("COPY placed (artwork_id, x, y) FROM STDIN") as copy:
-            for artwork_id, (x, y) in zip(ids.tolist(), xy.tolist(), strict=True):
-                copy.write_row((artwork_id, x, y))
+        with cursor.copy("COPY placed (artwork_id, x, y, zoom) FROM STDIN") as copy:
+            for artwork_id, (x, y), zoom in zip(ids.tolist(), xy.tolist(), levels, strict=True):
+                copy.write_row((artwork_id, x, y, zoom))
         cursor.execute(
             """
-            INSERT INTO map_positions (artwork_id, projection_id, x, y)
-            SELECT p.artwork_id, %s, p.x, p.y
+            INSERT INTO map_positions (artwork_id, projection_id, x, y, zoom)
+            SELECT p.artwork_id, %s, p.x, p.y, p.zoom
             FROM placed p JOIN embeddings e ON e.artwork_id = p.artwork_id
             ON CONFLICT (artwork_id) DO UPDATE
-            SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y
+            SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, zoom = EXCLUDED.zoom
             """,
             (projection_id,),
         )
