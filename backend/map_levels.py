@@ -22,6 +22,29 @@ def tile_index(xy: np.ndarray, zoom: int) -> np.ndarray:
     return cells[:, 0] * side + cells[:, 1]
 
 
+def tile_key(xy: np.ndarray) -> np.ndarray:
+    """Each point's Morton code at MAX_ZOOM (x and y bits interleaved): the works of any tile are one key range."""
+    side = 1 << MAX_ZOOM
+    cells = np.clip((xy * side).astype(np.int64), 0, side - 1).astype(np.uint64)
+    return (_spread_bits(cells[:, 0]) << np.uint64(1) | _spread_bits(cells[:, 1])).astype(np.int64)
+
+
+def tile_key_range(zoom: int, x: int, y: int) -> tuple[int, int]:
+    """The first and last tile key (inclusive) of tile (x, y) at this zoom."""
+    shift = 2 * (MAX_ZOOM - zoom)
+    prefix = int(_spread_bits(np.array([x], dtype=np.uint64))[0]) << 1 | int(_spread_bits(np.array([y], np.uint64))[0])
+    return prefix << shift, ((prefix + 1) << shift) - 1
+
+
+def _spread_bits(values: np.ndarray) -> np.ndarray:
+    """The bits of each (≤ 32-bit) value moved to the even positions, zeros between them."""
+    v = values.astype(np.uint64) & np.uint64(0xFFFFFFFF)
+    for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF), (4, 0x0F0F0F0F0F0F0F0F),
+                        (2, 0x3333333333333333), (1, 0x5555555555555555)):  # fmt: skip
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
 def stable_priority(ids: np.ndarray) -> np.ndarray:
     """A pseudo-random but fixed rank per artwork id (splitmix64), so the same works win a crowded tile on a refit."""
     z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)

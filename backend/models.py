@@ -146,6 +146,7 @@ class MapPosition(SQLModel, table=True):
     never the embeddings rows under the HNSW index."""
 
     __tablename__ = "map_positions"
+    __table_args__ = (Index("map_positions_tiles", "projection_id", "zoom", "tile_key"),)
 
     artwork_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True)
@@ -157,6 +158,7 @@ class MapPosition(SQLModel, table=True):
     y: float = Field(sa_column=Column(REAL, nullable=False))
     # the first zoom the work is listed at (backend.map_levels); NULL when placed since the last fit
     zoom: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    tile_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # Morton code at zoom 20
 
 
 class CrawlCheckpoint(SQLModel, table=True):

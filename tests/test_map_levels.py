@@ -5,7 +5,15 @@ import math
 
 import numpy as np
 
-from backend.map_levels import MAX_ZOOM, TILE_CAPACITY, assign_zooms, stable_priority, tile_index
+from backend.map_levels import (
+    MAX_ZOOM,
+    TILE_CAPACITY,
+    assign_zooms,
+    stable_priority,
+    tile_index,
+    tile_key,
+    tile_key_range,
+)
 
 
 def clustered_points(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -50,3 +58,15 @@ def test_coincident_works_all_get_the_deepest_zoom_and_the_choice_is_stable() ->
     shuffled = np.random.default_rng(4).permutation(1000)
     again = assign_zooms(xy[shuffled], stable_priority(ids[shuffled]))
     assert (again == first[shuffled]).all()  # the same works win, whatever order they come in
+
+
+def test_the_works_of_any_tile_are_one_range_of_tile_keys() -> None:
+    rng = np.random.default_rng(5)
+    xy = np.vstack([rng.uniform(size=(5_000, 2)), [[0, 0], [1, 1], [0.5, 0.5]]])
+    keys = tile_key(xy)
+    for zoom in (0, 1, 4, 9, MAX_ZOOM):
+        side = 1 << zoom
+        tiles = tile_index(xy, zoom)
+        for point in rng.integers(0, len(xy), 20):
+            low, high = tile_key_range(zoom, *divmod(int(tiles[point]), side))
+            assert ((keys >= low) & (keys <= high) == (tiles == tiles[point])).all()

@@ -15,6 +15,7 @@ from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
 from backend.clip_model import save_random_clip
 from backend.database import connect
 from backend.errors import ArtsearchError
+from backend.map_levels import tile_key
 from backend.settings import Settings
 from backend.store.embed_queue import (
     CLAIM_PENDING_ARTWORKS,
@@ -91,8 +92,10 @@ def test_coordinates_come_from_the_current_projection(settings: Settings, image_
     new_id = insert_artworks(settings.database_url, [image_server.add("b.jpg", FIXTURE_IMAGES[1].read_bytes())])[0]
     embed_pending(settings)
     with connect(settings.database_url) as conn:
-        row = conn.execute("SELECT projection_id, x, y FROM map_positions WHERE artwork_id = %s", (new_id,)).fetchone()
+        placed = "SELECT projection_id, x, y, zoom, tile_key FROM map_positions WHERE artwork_id = %s"
+        row = conn.execute(placed, (new_id,)).fetchone()
     assert row[0] == projection_id and 0 <= row[1] <= 1 and 0 <= row[2] <= 1
+    assert row[3] is None and row[4] == tile_key(np.array([row[1:3]]))[0]  # in its tile; listed from the next fit
 
 
 def test_hostile_images_end_embedded_or_failed_with_a_reason(

@@ -8,7 +8,7 @@ import pytest
 
 from backend.database import connect
 from backend.errors import ArtsearchError
-from backend.map_levels import TILE_CAPACITY, tile_index
+from backend.map_levels import TILE_CAPACITY, tile_index, tile_key_range
 from backend.projection import (
     FittedProjection,
     NeighbourProjection,
@@ -68,6 +68,13 @@ def test_a_fit_lists_every_work_at_a_zoom_and_no_tile_holds_more_than_its_capaci
         tiles = tile_index(xy[zooms <= zoom], zoom)
         assert np.unique(tiles, return_counts=True)[1].max() <= TILE_CAPACITY
     assert (zooms == 0).sum() == TILE_CAPACITY  # the first screen is full
+    tiles = tile_index(xy, 2)
+    tile = int(np.bincount(tiles).argmax())
+    low, high = tile_key_range(2, *divmod(tile, 4))
+    listed = conn.execute(  # a tile's works at zoom 2: one index range per level, through map_positions_tiles
+        "SELECT count(*) FROM map_positions WHERE zoom = ANY(%s) AND tile_key BETWEEN %s AND %s", ([0, 1, 2], low, high)
+    ).fetchone()[0]
+    assert listed == ((tiles == tile) & (zooms <= 2)).sum()
     newcomer = fill(conn, clustered_unit_vectors(1, 5, np.random.default_rng(6)), batch="b")[0]
     fit_projection(conn, "pca")  # a refit gives the newcomer its zoom too
     assert conn.execute("SELECT zoom FROM map_positions WHERE artwork_id = %s", (newcomer,)).fetchone()[0] is not None

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from backend.map_levels import tile_key
 from backend.models import QUEUED, EmbedStatus
 
 CLAIM_PENDING_ARTWORKS = f"""
@@ -67,10 +68,11 @@ SET model = EXCLUDED.model, embedding = EXCLUDED.embedding, created_at = now()
 """
 
 UPSERT_MAP_POSITION = """
-INSERT INTO map_positions (artwork_id, projection_id, x, y)
-VALUES (%s, %s, %s, %s)
+INSERT INTO map_positions (artwork_id, projection_id, x, y, tile_key)
+VALUES (%s, %s, %s, %s, %s)
 ON CONFLICT (artwork_id) DO UPDATE
-SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, zoom = NULL
+SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, tile_key = EXCLUDED.tile_key,
+    zoom = NULL
 """
 
 # A new vector without a map yet: no position computed from an earlier vector may outlive it.
@@ -152,8 +154,10 @@ def save_embeddings(
         with conn.cursor() as cur:
             cur.executemany(INSERT_EMBEDDING, [(claims[i].id, model, vectors[i]) for i in keep])
             if projection_id is not None and coordinates is not None:
+                keys = tile_key(coordinates)
                 positions = [
-                    (claims[i].id, projection_id, float(coordinates[i, 0]), float(coordinates[i, 1])) for i in keep
+                    (claims[i].id, projection_id, float(coordinates[i, 0]), float(coordinates[i, 1]), int(keys[i]))
+                    for i in keep
                 ]
                 cur.executemany(UPSERT_MAP_POSITION, positions)
             elif keep:

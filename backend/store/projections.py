@@ -10,6 +10,8 @@ import psycopg
 from pgvector import Vector
 from psycopg.types.json import Jsonb
 
+from backend.map_levels import tile_key
+
 STREAM_BATCH = 10_000
 
 
@@ -56,22 +58,24 @@ def write_coordinates(
     Only the small map_positions rows change: the embeddings rows, and so the HNSW index, are not touched.
     """
     conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS placed (artwork_id bigint PRIMARY KEY, x real, y real, zoom smallint) "
-        "ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS placed "
+        "(artwork_id bigint PRIMARY KEY, x real, y real, zoom smallint, tile_key bigint) ON COMMIT DELETE ROWS"
     )
     levels = zooms.tolist() if zooms is not None else [None] * len(ids)
+    keys = tile_key(xy).tolist()
     conn.execute("TRUNCATE placed")
     with conn.cursor() as cursor:
-        with cursor.copy("COPY placed (artwork_id, x, y, zoom) FROM STDIN") as copy:
-            for artwork_id, (x, y), zoom in zip(ids.tolist(), xy.tolist(), levels, strict=True):
-                copy.write_row((artwork_id, x, y, zoom))
+        with cursor.copy("COPY placed (artwork_id, x, y, zoom, tile_key) FROM STDIN") as copy:
+            for artwork_id, (x, y), zoom, key in zip(ids.tolist(), xy.tolist(), levels, keys, strict=True):
+                copy.write_row((artwork_id, x, y, zoom, key))
         cursor.execute(
             """
-            INSERT INTO map_positions (artwork_id, projection_id, x, y, zoom)
-            SELECT p.artwork_id, %s, p.x, p.y, p.zoom
+            INSERT INTO map_positions (artwork_id, projection_id, x, y, zoom, tile_key)
+            SELECT p.artwork_id, %s, p.x, p.y, p.zoom, p.tile_key
             FROM placed p JOIN embeddings e ON e.artwork_id = p.artwork_id
             ON CONFLICT (artwork_id) DO UPDATE
-            SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, zoom = EXCLUDED.zoom
+            SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, zoom = EXCLUDED.zoom,
+                tile_key = EXCLUDED.tile_key
             """,
             (projection_id,),
         )
