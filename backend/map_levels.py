@@ -84,12 +84,13 @@ def _within_room(
     cell = np.clip((xy * side).astype(np.int64), 0, side - 1)
     cells = cell[:, 0] * side + cell[:, 1]
     by_cell = np.lexsort((priority, cells))
-    sorted_cells = cells[by_cell]
-    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
     turn = np.empty(len(xy), dtype=np.int64)  # 0 for the first point of its cell, 1 for the second, …
-    turn[by_cell] = np.arange(len(xy)) - np.repeat(starts, np.diff(np.r_[starts, len(xy)]))
+    turn[by_cell] = _rank_in_runs(cells[by_cell])
     by_tile = np.lexsort((priority, turn, tiles))
-    sorted_tiles = tiles[by_tile]
-    starts = np.flatnonzero(np.r_[True, sorted_tiles[1:] != sorted_tiles[:-1]])
-    place = np.arange(len(xy)) - np.repeat(starts, np.diff(np.r_[starts, len(xy)]))
-    return by_tile[place < room[by_tile]]
+    return by_tile[_rank_in_runs(tiles[by_tile]) < room[by_tile]]
+
+
+def _rank_in_runs(keys: np.ndarray) -> np.ndarray:
+    """Each element's position within its run of equal keys (the keys sorted): 0, 1, 2, … then 0 again."""
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))

@@ -29,6 +29,7 @@ from backend.database import (  # noqa: E402
     stop_embedded,
 )
 from benchmarks.synthetic import DIM, KINDS, LATENT_DIM, collection, describe, exact_top, nearby_queries  # noqa: E402
+from benchmarks.timing import timed_searches  # noqa: E402
 
 EF_SEARCH_VALUES = (40, 100, 200, 400, 800)
 DEFAULT_VARIANTS = ("vector:16:128", "halfvec:16:128", "halfvec:16:64", "halfvec:24:128")
@@ -71,16 +72,11 @@ def measure_variant(url: str, variant: str, queries: np.ndarray, truth: np.ndarr
             conn.execute(f"SET hnsw.ef_search = {ef}")
             for query in queries[:20]:  # warm-up: the upper layers and the first pages into the backend's cache
                 conn.execute(statement, {"q": query}).fetchall()
-            recalls, times = [], []
-            for query, expected in zip(queries, truth, strict=True):
-                started = time.perf_counter()
-                ids = [row[0] for row in conn.execute(statement, {"q": query})]
-                times.append(time.perf_counter() - started)
-                recalls.append(len(set(ids) & set(expected.tolist())) / 10)
+            found = timed_searches(lambda q: [row[0] for row in conn.execute(statement, {"q": q})], queries, truth)
             walks[str(ef)] = {
-                "recall_at_10": round(float(np.mean(recalls)), 4),
-                "sql_p50_ms": round(float(np.percentile(times, 50)) * 1000, 2),
-                "sql_p99_ms": round(float(np.percentile(times, 99)) * 1000, 2),
+                "recall_at_10": found["recall_at_10"],
+                "sql_p50_ms": found["p50_ms"],
+                "sql_p99_ms": found["p99_ms"],
             }
         conn.execute("DROP INDEX sweep_idx")
     return {"build_s": round(build_s, 1), "index_mb": round(size / 2**20, 1), "by_ef_search": walks}

@@ -34,8 +34,9 @@ from backend.store.hnsw import begin_bulk_load, ensure_index  # noqa: E402
 from backend.store.projections import current_projection_id  # noqa: E402
 from backend.store.search import Filters, artworks_like, nearest_artworks  # noqa: E402
 from benchmarks.crawl import crawl_into, crawl_once  # noqa: E402
-from benchmarks.search import WORDS, free_port, load_test, ms, start_server, upload_bodies, warm_caches  # noqa: E402
+from benchmarks.search import WORDS, free_port, ids, load_test, start_server, upload_bodies, warm_caches  # noqa: E402
 from benchmarks.synthetic import KINDS, collection, describe, exact_top, nearby_queries  # noqa: E402
+from benchmarks.timing import timed_searches  # noqa: E402
 from etl.pipeline.items import EmbeddedBatch  # noqa: E402
 from etl.pipeline.write import WriteResults  # noqa: E402
 from tests.replicas import start_replica  # noqa: E402
@@ -46,10 +47,6 @@ FILTERS = {"1.2%": (1600, 1602), "10%": (1600, 1624)}
 CLAIM_CHUNK = 20_000
 WARM_UP = 3_000  # searches after a restart before the measured ones: what a server answers in its first minutes
 MATCHING = "SELECT id FROM artworks WHERE coalesce(year_end, year_start) >= %s AND coalesce(year_start, year_end) <= %s"
-
-
-def latency(times: list[float]) -> dict[str, float]:
-    return {"p50_ms": ms(times, 50), "p99_ms": ms(times, 99)}
 
 
 def bulk_write(settings: Settings, url: str, vectors: np.ndarray) -> tuple[np.ndarray, dict[str, object]]:
@@ -110,54 +107,38 @@ def after_restart(url: str, settings: Settings, queries: np.ndarray) -> dict[str
     """Searches straight after a restart, then WARM_UP more: the restart empties shared buffers, and the index comes
     back into them page by page as searches walk it (pg_prewarm is not in the embedded build)."""
     with connect(url) as conn:
-        times = []
-        for query in queries[:200]:
-            started = time.perf_counter()
-            nearest_artworks(conn, query, 10, settings.hnsw_ef_search)
-            times.append(time.perf_counter() - started)
+        first = timed_searches(lambda q: ids(nearest_artworks(conn, q, 10, settings.hnsw_ef_search)), queries[:200])
         started = time.perf_counter()
         for query in queries[200:]:
             nearest_artworks(conn, query, 10, settings.hnsw_ef_search)
-    return {"first_200": latency(times), "warm_up_searches": len(queries) - 200,
+    return {"first_200": latency_of(first), "warm_up_searches": len(queries) - 200,
             "warm_up_s": round(time.perf_counter() - started, 1)}  # fmt: skip
 
 
-def measure_sql(url: str, settings: Settings, vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray) -> dict:
+def latency_of(found: dict[str, float]) -> dict[str, float]:
+    """Only the p50 and p99 of a timed_searches result."""
+    return {key: found[key] for key in ("p50_ms", "p99_ms")}
+
+
+def measure_sql(
+    url: str, settings: Settings, vectors: np.ndarray, ids_of_rows: np.ndarray, queries: np.ndarray
+) -> dict[str, object]:
     """recall@10 against exact search and the data layer's latency for each kind of search, one client, warm."""
-    truth = ids[exact_top(vectors, queries, 10)]
+    truth = ids_of_rows[exact_top(vectors, queries, 10)]
     ef = settings.hnsw_ef_search
     out: dict[str, object] = {"ef_search": ef}
     with connect(url) as conn:
-        recalls, times = [], []
-        for query, expected in zip(queries, truth, strict=True):
-            started = time.perf_counter()
-            rows = nearest_artworks(conn, query, 10, ef)
-            times.append(time.perf_counter() - started)
-            recalls.append(len({row["id"] for row in rows} & set(expected.tolist())) / 10)
-        out["text_or_upload"] = {"recall_at_10": round(float(np.mean(recalls)), 4), **latency(times)}
-        times = []
-        for artwork_id in np.random.default_rng(3).choice(ids, len(queries)):
-            started = time.perf_counter()
-            artworks_like(conn, int(artwork_id), 20, ef)
-            times.append(time.perf_counter() - started)
-        out["similar"] = latency(times)
+        found = timed_searches(lambda q: ids(nearest_artworks(conn, q, 10, ef)), queries, truth)
+        out["text_or_upload"] = {"recall_at_10": found["recall_at_10"], **latency_of(found)}
+        artworks = np.random.default_rng(3).choice(ids_of_rows, len(queries))
+        out["similar"] = latency_of(timed_searches(lambda a: ids(artworks_like(conn, int(a), 20, ef)), artworks))
         for name, (first, last) in FILTERS.items():
             matching = [row[0] for row in conn.execute(MATCHING, (first, last))]
-            rows = np.flatnonzero(np.isin(ids, matching))
-            truth = ids[rows[exact_top(vectors[rows], queries, 10)]]
-            times, hits, recalls = [], [], []
-            for query, expected in zip(queries, truth, strict=True):
-                started = time.perf_counter()
-                found = nearest_artworks(conn, query, 10, ef, Filters(date_from=first, date_to=last))
-                times.append(time.perf_counter() - started)
-                hits.append(len(found))
-                recalls.append(len({row["id"] for row in found} & set(expected.tolist())) / 10)
-            out[f"filtered_{name}"] = {
-                "matching": len(matching),
-                "min_hits": min(hits),
-                "recall_at_10": round(float(np.mean(recalls)), 4),
-                **latency(times),
-            }
+            rows = np.flatnonzero(np.isin(ids_of_rows, matching))
+            truth = ids_of_rows[rows[exact_top(vectors[rows], queries, 10)]]
+            filters = Filters(date_from=first, date_to=last)
+            found = timed_searches(lambda q, f=filters: ids(nearest_artworks(conn, q, 10, ef, f)), queries, truth)
+            out[f"filtered_{name}"] = {"matching": len(matching), **found}
     return out
 
 

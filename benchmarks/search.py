@@ -27,11 +27,12 @@ from backend.database import connect, start_embedded, stop_embedded
 from backend.migrate import upgrade
 from backend.projection import fit_projection
 from backend.settings import Settings
-from backend.store.hnsw import CREATE_HNSW_INDEX, DROP_HNSW_INDEX
+from backend.store.hnsw import DROP_HNSW_INDEX, ensure_index
 from backend.store.search import Filters, knn_statement, nearest_artworks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.synthetic import KINDS, collection, exact_top, nearby_queries  # noqa: E402
+from benchmarks.timing import latency, timed_searches  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = sorted((ROOT / "tests" / "fixtures" / "images").glob("*.jpg"))
@@ -108,10 +109,8 @@ def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
                 copy.write_row((artwork_id, "synthetic", vector))
         conn.commit()
         timings["copy_s"] = round(time.perf_counter() - started, 1)
-        conn.execute("SET maintenance_work_mem = '4GB'")
-        conn.execute(f"SET max_parallel_maintenance_workers = {os.cpu_count()}")
         started = time.perf_counter()
-        conn.execute(CREATE_HNSW_INDEX)
+        ensure_index(conn, "4GB", os.cpu_count())
         conn.execute("ANALYZE")
         conn.commit()
         timings["index_build_s"] = round(time.perf_counter() - started, 1)
@@ -135,23 +134,13 @@ def measure_filters(url: str, vectors: np.ndarray, queries: np.ndarray, ef_searc
             scores = queries @ vectors[matching].T
             truth = matching[np.argsort(-scores, axis=1)[:, :10]] + 1  # artwork ids are 1-based rows
             filters = Filters(date_from=FIRST_YEAR, date_to=FIRST_YEAR + percent - 1)
-            recalls, times, hits = [], [], []
-            for query, expected in zip(queries, truth, strict=True):
-                started = time.perf_counter()
-                rows = nearest_artworks(conn, query, 10, ef_search, filters)
-                times.append(time.perf_counter() - started)
-                hits.append(len(rows))
-                recalls.append(len({row["id"] for row in rows} & set(expected.tolist())) / 10)
+            found = timed_searches(
+                lambda q, f=filters: ids(nearest_artworks(conn, q, 10, ef_search, f)), queries, truth, "sql_"
+            )
             statement = knn_statement("vector", frozenset({"date_from", "date_to"}), 10, exact=False)
             params = {"query": queries[0], "date_from": filters.date_from, "date_to": filters.date_to}
             plan = "\n".join(row[0] for row in conn.execute(sql.SQL("EXPLAIN ") + sql.SQL(statement), params))
-            out[f"{percent}%"] = {
-                "min_hits": min(hits),
-                "recall_at_10": round(float(np.mean(recalls)), 4),
-                "sql_p50_ms": ms(times, 50),
-                "sql_p99_ms": ms(times, 99),
-                "path": "index walk" if "embeddings_hnsw_idx" in plan else "exact",
-            }
+            out[f"{percent}%"] = {**found, "path": "index walk" if "embeddings_hnsw_idx" in plan else "exact"}
     return out
 
 
@@ -172,13 +161,10 @@ def measure_recall(url: str, vectors: np.ndarray, queries: np.ndarray) -> dict[s
     out = {}
     with connect(url) as conn:
         for ef in EF_SEARCH_VALUES:
-            recalls, times = [], []
-            for query, truth in zip(queries, exact, strict=True):
-                started = time.perf_counter()
-                rows = nearest_artworks(conn, query, 10, ef_search=ef)
-                times.append(time.perf_counter() - started)
-                recalls.append(len({row["id"] for row in rows} & set(truth.tolist())) / 10)
-            out[str(ef)] = {"recall_at_10": round(float(np.mean(recalls)), 4), "sql_p50_ms": ms(times, 50)}
+            found = timed_searches(
+                lambda q, ef=ef: ids(nearest_artworks(conn, q, 10, ef_search=ef)), queries, exact, "sql_"
+            )
+            out[str(ef)] = {"recall_at_10": found["recall_at_10"], "sql_p50_ms": found["sql_p50_ms"]}
         statement = sql.SQL("EXPLAIN (ANALYZE, COSTS OFF) ") + sql.SQL(knn_statement("vector", frozenset(), 10, False))
         plan = conn.execute(statement, {"query": queries[0]}).fetchall()
     out["plan"] = " | ".join(row[0].strip() for row in plan if "Order By" not in row[0])
@@ -198,8 +184,9 @@ def fit_and_refit(url: str) -> dict[str, object]:
     return {**out, "vacuum_s": round(time.perf_counter() - started, 1)}
 
 
-def ms(seconds: list[float], percentile: float) -> float:
-    return round(float(np.percentile(seconds, percentile)) * 1000, 2)
+def ids(rows: list[dict]) -> list[int]:
+    """The artwork ids of search hits."""
+    return [row["id"] for row in rows]
 
 
 def free_port() -> int:
@@ -264,8 +251,7 @@ async def load_test(base: str, requests: list[dict], concurrency: int) -> dict[s
     return {
         "requests": len(latencies),
         "errors": errors,
-        "p50_ms": ms(latencies, 50),
-        "p99_ms": ms(latencies, 99),
+        **latency(latencies),
         "throughput_rps": round(len(latencies) / elapsed, 1),
     }
 
