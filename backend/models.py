@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     Text,
     UniqueConstraint,
@@ -116,6 +117,12 @@ class Projection(SQLModel, table=True):
     params: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     )
+    # moves each time works are placed on this version after its fit: tile URLs carry it (backend.map_tiles)
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    # labels for the map's regions at coarse zooms (backend.map_regions), computed by the fit
+    regions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
     created_at: datetime | None = Field(default=None, sa_column=_now_column())
 
 
@@ -146,7 +153,10 @@ class MapPosition(SQLModel, table=True):
     never the embeddings rows under the HNSW index."""
 
     __tablename__ = "map_positions"
-    __table_args__ = (Index("map_positions_tiles", "projection_id", "zoom", "tile_key"),)
+    __table_args__ = (
+        Index("map_positions_tiles", "projection_id", "zoom", "tile_key"),  # a tile's listed works
+        Index("map_positions_density", "projection_id", "tile_key"),  # every work in a tile, for its density grid
+    )
 
     artwork_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True)
@@ -159,6 +169,19 @@ class MapPosition(SQLModel, table=True):
     # the first zoom the work is listed at (backend.map_levels); NULL when placed since the last fit
     zoom: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
     tile_key: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # Morton code at zoom 20
+
+
+class Thumbnail(SQLModel, table=True):
+    """A work's small picture for the map's tile atlases, made by the embed stage from the image it decoded."""
+
+    __tablename__ = "thumbnails"
+
+    artwork_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True)
+    )
+    image: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # JPEG
+    width: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    height: int = Field(sa_column=Column(SmallInteger, nullable=False))
 
 
 class CrawlCheckpoint(SQLModel, table=True):

@@ -13,7 +13,7 @@ from backend.store.hnsw import ensure_index
 
 TABLES = {
     "artworks", "embeddings", "map_positions", "projections", "crawl_checkpoints", "crawl_failures", "runs",
-    "local_folders",
+    "local_folders", "thumbnails",
 }  # fmt: skip
 
 
