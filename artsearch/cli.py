@@ -185,6 +185,16 @@ def project_command(
     )
 
 
+@app.command("thumbnails")
+def thumbnails_command(
+    limit: Annotated[int | None, typer.Option(min=1, help="look at most at N artworks")] = None,
+) -> None:
+    """Make the map thumbnails of works embedded before the pipeline made them (their images downloaded again)."""
+    from etl.thumbnails import backfill_thumbnails
+
+    print(backfill_thumbnails(get_settings(), limit).line())
+
+
 @app.command("serve")
 def serve_command(host: HostOpt = None, port: PortOpt = None) -> None:
     """Serve the search API and the web app (UI at /, API docs at /docs)."""

@@ -6,6 +6,7 @@ CLIPImageProcessor within float tolerance.
 """
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,6 +15,13 @@ from backend.clip_model import PreprocessSpec
 
 MAX_PIXELS = 64_000_000  # far above any rendition we ask for; a decompression bomb is far above this
 MIN_SIDE = 16  # a 1x1 tracking pixel or a broken placeholder carries no picture worth embedding
+# The map's atlases draw a work at up to this many pixels on its longer side before the full image takes over;
+# 64 px keeps a 128-work atlas near 100 KB (docs/performance.md).
+THUMBNAIL_SIDE = 64
+THUMBNAIL_QUALITY = 80
+# A folder work's thumbnail rendition, made from its file on request: as large as the museums' own thumbnails
+# (Rijksmuseum 300 px wide, AIC 200) and above the 192 px the map draws a thumbnail at, at a few tens of KB.
+FILE_THUMBNAIL_SIDE = 300
 
 
 class ImageError(ValueError):
@@ -91,6 +99,29 @@ def normalise_batch(crops: list[np.ndarray] | np.ndarray, spec: PreprocessSpec) 
     return np.ascontiguousarray(batch * scale - shift)
 
 
+@dataclass(frozen=True)
+class Thumbnail:
+    """A work's small JPEG for the map's atlases, with its pixel size (the longer side is THUMBNAIL_SIDE)."""
+
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def make_thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> Thumbnail:
+    """The whole picture (not a crop: the map shows each work as it is) fitted into side × side."""
+    small = image.copy()
+    small.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+    return Thumbnail(out.getvalue(), *small.size)
+
+
 def load_for_clip(data: bytes, spec: PreprocessSpec) -> np.ndarray:
     """Bytes → the uint8 CLIP crop, or ImageError with the reason."""
     return clip_crop(decode_image(data, target_side=spec.resize), spec)
+
+
+def file_thumbnail(data: bytes, side: int = FILE_THUMBNAIL_SIDE) -> bytes:
+    """A local image file as a JPEG fitted into side × side (decoded near that size), or ImageError with the reason."""
+    return make_thumbnail(decode_image(data, target_side=side), side).jpeg

@@ -84,6 +84,8 @@ class Artwork(SQLModel, table=True):
     object_type: str | None = Field(default=None, sa_column=Column(Text))
     description: str | None = Field(default=None, sa_column=Column(Text))
     license: str | None = Field(default=None, sa_column=Column(Text))
+    institution: str | None = Field(default=None, sa_column=Column(Text))  # the museum that holds the work
+    object_number: str | None = Field(default=None, sa_column=Column(Text))  # that museum's inventory number
     image_url: str | None = Field(default=None, sa_column=Column(Text))  # the rendition we embed
     thumbnail_url: str | None = Field(default=None, sa_column=Column(Text))
     full_image_url: str | None = Field(default=None, sa_column=Column(Text))

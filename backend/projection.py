@@ -18,8 +18,10 @@ import psycopg
 
 from backend.errors import ArtsearchError
 from backend.map_levels import assign_zooms, stable_priority
+from backend.map_regions import region_labels
 from backend.settings import Settings
 from backend.store import projections as store
+from backend.store.tiles import FullTiles, choose_zooms
 
 Method = Literal["pca", "umap"]
 FIT_SAMPLE = 50_000  # enough to pin the axes of any collection; more only costs time
@@ -193,6 +195,8 @@ def _fit(conn: psycopg.Connection, method: Method, sample: int) -> ProjectionSum
         _overwrite(all_ids, all_xy, ids, fitted_xy)
     zooms = assign_zooms(all_xy, stable_priority(all_ids))
     placed = store.write_coordinates(conn, projection_id, all_ids, all_xy, zooms)
+    regions = region_labels(all_xy, *store.facets_of(conn, all_ids))
+    store.set_regions(conn, projection_id, [region.as_dict() for region in regions])
     conn.commit()  # the whole collection switches to the new map at once
     placed += _place_stragglers(conn, projection)
     return ProjectionSummary(projection_id, method, len(ids), placed, round(time.perf_counter() - started, 3))
@@ -217,9 +221,11 @@ def _overwrite(all_ids: np.ndarray, all_xy: np.ndarray, ids: np.ndarray, xy: np.
 def _place_stragglers(conn: psycopg.Connection, projection: MapProjection) -> int:
     """Vectors the pipeline wrote with the previous version while this one was being fitted."""
     placed = 0
+    full = FullTiles()
     while True:
         ids, vectors = store.unplaced_embeddings(conn, projection.id)
         if not len(ids):
             return placed
-        placed += store.write_coordinates(conn, projection.id, ids, projection.transform(vectors))
+        xy = projection.transform(vectors)
+        placed += store.write_coordinates(conn, projection.id, ids, xy, choose_zooms(conn, projection.id, xy, full))
         conn.commit()

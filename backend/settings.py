@@ -40,11 +40,13 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     max_upload_bytes: int = 10 * 1024 * 1024
     text_cache_size: int = 1024
+    tile_cache_mb: int = 256  # built map tiles and atlases kept per API process (a version's never change)
 
     # embedding pipeline
     embed_batch_size: int = 32
     embed_workers: int = 1  # processes on this machine; more machines just run more `artsearch embed`
     embed_decode_threads: int = 2
+    thumbnails: bool = True  # the map's small pictures, made from the image the embed stage decodes anyway
     embed_queued_batches: int = 2  # each channel holds this many batches: the model never waits, memory stays bounded
     # a first load (this many to embed, and more than are indexed) drops the HNSW index and builds it at the end
     embed_bulk_min_pending: int = 10_000

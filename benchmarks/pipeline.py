@@ -2,8 +2,9 @@
 
 Prints one JSON object: images/s of each stage alone (download, decode+preprocess, embed, write) and end to end,
 the bare model's images/s at the same batch size, `pipeline_to_model_ratio` (per precision: bfloat16 and int8 by
-default, their rounds interleaved), and the same figures for a naive baseline (one image at a time, full-size
-download, float32, one transaction per image) measured in the same run.
+default, their rounds interleaved), the pipeline with the map thumbnails off (paired per round), and the same
+figures for a naive baseline (one image at a time, full-size download, float32, one transaction per image)
+measured in the same run.
 
 The images are served over HTTP by a local aiohttp server in its own process, as the museums' CDNs serve them:
 AIC answers IIIF URLs and the pipeline asks for the width the AIC source stores as `image_url` (a cached
@@ -190,9 +191,11 @@ def measure_download(claims: list[ClaimedArtwork], options: EmbedOptions) -> tup
     return [r for r in results if isinstance(r, Downloaded)], seconds
 
 
-def measure_decode(downloaded: list[Downloaded], spec: object, threads: int) -> tuple[list[Decoded], float]:
-    """Decode + preprocess alone, on the pipeline's number of decode threads."""
-    decode = DecodeImage(spec)
+def measure_decode(
+    downloaded: list[Downloaded], spec: object, threads: int, thumbnails: bool = True
+) -> tuple[list[Decoded], float]:
+    """Decode + preprocess (+ the map thumbnail) alone, on the pipeline's number of decode threads."""
+    decode = DecodeImage(spec, thumbnails)
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(decode, downloaded))
@@ -333,6 +336,19 @@ def precision_report(embed_rate: float, rounds: list[tuple[float, EmbedSummary]]
     }
 
 
+def thumbnail_report(
+    rounds: list[tuple[float, EmbedSummary]], without: list[EmbedSummary], decode_s: float, decode_bare_s: float
+) -> dict:
+    """What making the map thumbnails costs: end to end with and without them (paired per round), decode alone."""
+    ratios = sorted(on.images_per_s / off.images_per_s for (_, on), off in zip(rounds, without, strict=True))
+    return {
+        "end_to_end_images_per_s_on": [round(on.images_per_s, 2) for _, on in rounds],
+        "end_to_end_images_per_s_off": [round(off.images_per_s, 2) for off in without],
+        "on_to_off_ratio": round(ratios[len(ratios) // 2], 3),  # median over the paired rounds
+        "decode_alone_seconds_on_off": [round(decode_s, 3), round(decode_bare_s, 3)],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=Settings().embed_batch_size)
@@ -371,6 +387,7 @@ def main() -> None:
         spec = preprocess_spec(CLIPImageProcessorPil.from_pretrained(model_dir))
         downloaded, download_s = measure_download(claims, options)
         decoded, decode_s = measure_decode(downloaded, spec, options.decode_threads)
+        _, decode_bare_s = measure_decode(downloaded, spec, options.decode_threads, thumbnails=False)
         embed_rates = {
             p: measure_embed_alone(model_dir, decoded, args.batch_size, cores, device, p) for p in precisions
         }
@@ -378,6 +395,7 @@ def main() -> None:
 
         # Other work on a shared machine comes and goes: alternate the bare model and the pipeline, and the precisions.
         rounds: dict[str, list[tuple[float, EmbedSummary]]] = {p: [] for p in precisions}
+        without_thumbnails: list[EmbedSummary] = []  # the headline precision again, thumbnails off, in each round
         for _ in range(args.rounds):
             for precision in precisions:
                 model_rate = measure_model(model_dir, args.batch_size, args.workers, cores, device, precision)
@@ -385,6 +403,9 @@ def main() -> None:
                 run_settings = settings.model_copy(update={"precision": precision, "embed_workers": args.workers})
                 summary = embed_pending(run_settings)
                 rounds[precision].append((model_rate, summary))
+            reset_artworks(url)
+            off = {"precision": precisions[0], "embed_workers": args.workers, "thumbnails": False}
+            without_thumbnails.append(embed_pending(settings.model_copy(update=off)))
         naive = measure_naive(url, artworks[: args.naive_images], model_dir, device)
     finally:
         server.kill()
@@ -413,6 +434,7 @@ def main() -> None:
                 },
                 **{key: value for key, value in headline.items() if key != "embed_stage_alone_images_per_s"},
                 "by_precision": {precision_name(device, p): report for p, report in by_precision.items()},
+                "thumbnails": thumbnail_report(rounds[precisions[0]], without_thumbnails, decode_s, decode_bare_s),
                 "naive": naive,
                 "pipeline_to_naive_ratio": round(
                     headline["end_to_end_images_per_s"] / naive["end_to_end_images_per_s"], 2

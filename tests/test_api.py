@@ -1,5 +1,6 @@
 """The HTTP API against a real Postgres and the tiny CLIP: contract, map coordinates, errors."""
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PIL import Image
 
 from backend.api.app import create_app
 from backend.database import connect
+from backend.images import FILE_THUMBNAIL_SIDE
 from backend.projection import fit_projection
 from backend.settings import Settings
 from backend.store.local_folders import register_local_folder
@@ -20,7 +22,8 @@ from tests.helpers import FIXTURE_IMAGES, database_name, folder_with_an_escape, 
 from tests.search_seed import Collection, insert_artwork, seeded_template
 
 RESULT_FIELDS = {
-    "id", "source", "source_id", "title", "maker", "date", "image_url", "thumbnail_url", "page_url", "x", "y", "score",
+    "id", "source", "source_id", "title", "maker", "date", "institution", "object_number", "image_url",
+    "thumbnail_url", "page_url", "x", "y", "score",
 }  # fmt: skip
 
 
@@ -176,6 +179,67 @@ def test_artwork_detail_has_all_metadata(client: TestClient, collection: Collect
         assert field in body
     pending = client.get(f"/api/artworks/{collection.unembedded_id}").json()
     assert pending["x"] is None and pending["embed_status"] == "pending"
+
+
+def test_every_view_credits_the_museum_and_its_number(
+    client: TestClient, settings: Settings, collection: Collection
+) -> None:
+    credited, other = collection.live_ids[1], collection.live_ids[2]
+    with connect(settings.database_url) as conn:
+        conn.execute(
+            "UPDATE artworks SET institution = 'Rijksmuseum', object_number = 'SK-C-5' WHERE id = %s", (credited,)
+        )
+    detail = client.get(f"/api/artworks/{credited}").json()
+    assert (detail["institution"], detail["object_number"]) == ("Rijksmuseum", "SK-C-5")
+    hits = client.get(f"/api/artworks/{other}/similar", params={"k": 200}).json()["results"]
+    credits = {hit["id"]: (hit["institution"], hit["object_number"]) for hit in hits}
+    assert credits[credited] == ("Rijksmuseum", "SK-C-5")
+    assert client.get(f"/api/artworks/{other}").json()["institution"] is None
+
+
+def test_a_folder_work_has_a_reduced_thumbnail_revalidated_by_its_etag(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    painting = Image.open(FIXTURE_IMAGES[0]).convert("RGB")
+    (folder / "large.jpg").write_bytes(jpeg(painting.resize((900, 1100)), quality=90))
+    (folder / "broken.jpg").write_bytes(b"these bytes are no picture")
+    (folder / "metadata.csv").write_text(
+        "file,title,institution,object_number\n"
+        "large.jpg,Large,Art Institute of Chicago,1922.4467\n"
+        "broken.jpg,Broken,,\n"
+    )
+    source = FolderSource(folder)
+    crawl(source, settings.database_url, CrawlOptions.for_source(source, settings), show_progress=False)
+    with connect(settings.database_url) as conn:
+        ids = dict(conn.execute("SELECT source_id, id FROM artworks WHERE source_id LIKE '%.jpg'").fetchall())
+    detail = client.get(f"/api/artworks/{ids['large.jpg']}").json()
+    assert (detail["institution"], detail["object_number"]) == ("Art Institute of Chicago", "1922.4467")
+    url = detail["thumbnail_url"]
+    assert url == f"/api/artworks/{ids['large.jpg']}/image?rendition=thumbnail"
+
+    thumbnail = client.get(url)
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
+    picture = Image.open(io.BytesIO(thumbnail.content))
+    assert picture.format == "JPEG" and picture.size == (245, FILE_THUMBNAIL_SIDE)  # 900 × 1100 fitted into 300²
+    etag = thumbnail.headers["etag"]
+    assert etag.startswith('"') and thumbnail.headers["cache-control"] == "public, max-age=86400"
+    revalidated = client.get(url, headers={"If-None-Match": f'"stale", {etag}'})
+    assert revalidated.status_code == 304 and revalidated.content == b"" and revalidated.headers["etag"] == etag
+    assert client.get(url, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+    (folder / "large.jpg").write_bytes(jpeg(painting.resize((600, 400))))
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert Image.open(io.BytesIO(changed.content)).size == (300, 200)
+    for rendition in ("image", "full"):  # the file itself, as before
+        original = client.get(f"/api/artworks/{ids['large.jpg']}/image", params={"rendition": rendition})
+        assert original.content == (folder / "large.jpg").read_bytes()
+
+    broken = client.get(f"/api/artworks/{ids['broken.jpg']}/image", params={"rendition": "thumbnail"})
+    assert broken.status_code == 415
+    assert broken.json()["detail"] == f"the file of artwork {ids['broken.jpg']} is not a usable image: not an image"
 
 
 def test_local_files_are_served_never_exposed(client: TestClient, collection: Collection) -> None:

@@ -3,6 +3,7 @@
 import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
@@ -71,6 +72,31 @@ def test_folders_crawled_before_local_folders_existed_are_registered(empty_db_ur
     with psycopg.connect(empty_db_url) as conn:
         roots = conn.execute("SELECT root FROM local_folders ORDER BY root").fetchall()
     assert roots == [("/data/art",), ("/data/more",)]
+
+
+def test_works_crawled_before_credits_existed_get_their_museum_and_number(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0008")
+    rows = [
+        ("rijksmuseum", {"object_number": "SK-C-5"}),
+        ("aic", {"id": 866}),  # listings before 0009 did not ask for main_reference_number
+        ("met", {"accessionNumber": " 43.106.1 "}),
+        ("cleveland", {"accession_number": 1335}),  # not a string: no number rather than a guessed one
+        ("folder", {"file": "866.jpg", "object_number": "1922.4467"}),
+    ]
+    with psycopg.connect(empty_db_url) as conn:
+        for source, raw in rows:
+            conn.execute("INSERT INTO artworks (source, source_id, raw) VALUES (%s, '1', %s)", (source, Jsonb(raw)))
+    upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        found = conn.execute("SELECT source, institution, object_number FROM artworks").fetchall()
+    credits = {source: (institution, number) for source, institution, number in found}
+    assert credits == {
+        "rijksmuseum": ("Rijksmuseum", "SK-C-5"),
+        "aic": ("Art Institute of Chicago", None),
+        "met": ("The Metropolitan Museum of Art", "43.106.1"),
+        "cleveland": ("Cleveland Museum of Art", None),
+        "folder": (None, None),
+    }
 
 
 def test_models_match_migrations(db_url: str) -> None:

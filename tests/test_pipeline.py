@@ -15,6 +15,7 @@ from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
 from backend.clip_model import save_random_clip
 from backend.database import connect
 from backend.errors import ArtsearchError
+from backend.images import THUMBNAIL_SIDE
 from backend.map_levels import tile_key
 from backend.settings import Settings
 from backend.store.embed_queue import (
@@ -94,8 +95,12 @@ def test_coordinates_come_from_the_current_projection(settings: Settings, image_
     with connect(settings.database_url) as conn:
         placed = "SELECT projection_id, x, y, zoom, tile_key FROM map_positions WHERE artwork_id = %s"
         row = conn.execute(placed, (new_id,)).fetchone()
+        small = "SELECT image, width, height FROM thumbnails WHERE artwork_id = %s"
+        thumbnail = conn.execute(small, (new_id,)).fetchone()
     assert row[0] == projection_id and 0 <= row[1] <= 1 and 0 <= row[2] <= 1
-    assert row[3] is None and row[4] == tile_key(np.array([row[1:3]]))[0]  # in its tile; listed from the next fit
+    assert row[3] == 0 and row[4] == tile_key(np.array([row[1:3]]))[0]  # in its tile, listed where it has room
+    with Image.open(io.BytesIO(thumbnail[0])) as small:  # made from the decoded image, no second download
+        assert small.format == "JPEG" and small.size == thumbnail[1:] and max(small.size) == THUMBNAIL_SIDE
 
 
 def test_hostile_images_end_embedded_or_failed_with_a_reason(

@@ -25,6 +25,7 @@ def test_every_dump_record_parses_with_iiif_urls_from_config() -> None:
         assert record.full_image_url.endswith("/full/843,/0/default.jpg")
         assert record.page_url == f"https://www.artic.edu/artworks/{item['id']}"
         assert record.license == "CC0"
+        assert (record.institution, record.object_number) == ("Art Institute of Chicago", item["main_reference_number"])
         assert record.raw == item
 
 
@@ -32,6 +33,7 @@ def test_record_fields() -> None:
     record = parse_artwork(json.loads((SAMPLES / "artworks" / "4.json").read_text()), CONFIG)
     assert (record.title, record.maker, record.date_display) == ("Priest and Boy", "Lawrence Carmichael Earle", "n.d.")
     assert (record.year_start, record.year_end, record.object_type) == (1865, 1880, "Drawing and Watercolor")
+    assert record.object_number == "1880.1"
 
 
 def test_listing_page_and_detail_response() -> None:
@@ -45,9 +47,11 @@ def test_listing_page_and_detail_response() -> None:
     assert [r.source_id for r in page.records] == [str(item["id"]) for item in listing["data"]]
     assert page.records[0].maker == "Pablo Picasso"
     assert page.records[0].image_url.startswith(listing["config"]["iiif_url"])
+    assert page.records[0].object_number is None  # not among the recorder's fields=
     detail = json.loads((SAMPLES / "ec-app__artwork-aic.json").read_text())
     record = parse_artwork(detail["data"], detail["config"])
     assert (record.source_id, record.title, record.year_start) == ("209980", "Blood Sign", 1974)
+    assert (record.institution, record.object_number) == ("Art Institute of Chicago", "2012.690")
     assert record.description and "<p>" not in record.description
 
 

@@ -30,6 +30,7 @@ def test_complete_record() -> None:
     assert record.image_url == "https://openaccess-cdn.clevelandart.org/1335.1917/1335.1917_web.jpg"
     assert record.full_image_url == "https://openaccess-cdn.clevelandart.org/1335.1917/1335.1917_print.jpg"
     assert record.page_url == "https://clevelandart.org/art/1335.1917"
+    assert (record.institution, record.object_number) == ("Cleveland Museum of Art", "1335.1917")
 
 
 def test_images_block_and_page_past_the_end() -> None:

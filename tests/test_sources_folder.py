@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from backend.errors import ArtsearchError
+from etl.run import SAMPLE_COLLECTION
 from etl.sources.base import Partition
 from etl.sources.folder import FolderSource
 from tests.helpers import FIXTURES
@@ -44,6 +45,7 @@ def test_rows_become_records_and_bad_rows_failures(tmp_path: Path) -> None:
         "Helena Tromper Du Bois", "Anthony van Dyck", 1631, "https://example.org/866"
     )  # fmt: skip
     assert second.source_id == "sub/874.jpg" and (second.year_start, second.year_end) == (1868, 1870)
+    assert (first.institution, first.object_number) == (None, None)  # columns the csv does not have
     assert [r for _, r in page.failures] == [
         "bad record: file not found",
         "bad record: missing title",
@@ -51,6 +53,28 @@ def test_rows_become_records_and_bad_rows_failures(tmp_path: Path) -> None:
         "bad record: file path with '..'; give it inside the folder",
     ]
     assert page.next_cursor is None
+
+
+def test_institution_and_object_number_columns_are_credits(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, [])
+    (folder / "metadata.csv").write_text(
+        "file,title,institution,object_number\n"
+        "866.jpg,Helena Tromper Du Bois, Art Institute of Chicago ,1922.4467\n"
+        "sub/874.jpg,Landscape,,\n"
+    )
+    source = FolderSource(folder)
+    (partition,) = asyncio.run(source.partitions(None))
+    credited, blank = asyncio.run(source.fetch_page(None, partition, partition.cursor)).records
+    assert (credited.institution, credited.object_number) == ("Art Institute of Chicago", "1922.4467")
+    assert (blank.institution, blank.object_number) == (None, None)
+
+
+def test_the_bundled_sample_credits_its_museum() -> None:
+    source = FolderSource(SAMPLE_COLLECTION)
+    (partition,) = asyncio.run(source.partitions(None))
+    page = asyncio.run(source.fetch_page(None, partition, partition.cursor))
+    assert len(page.records) == 150 and page.failures == []
+    assert {record.institution for record in page.records} == {"Art Institute of Chicago"}
 
 
 def test_folder_needs_metadata_with_columns(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ def test_public_domain_objects_parse() -> None:
     assert record.full_image_url == "https://images.metmuseum.org/CRDImages/dp/original/DP820348.jpg"
     assert record.page_url == "https://www.metmuseum.org/art/collection/search/336228"
     assert (record.object_type, record.license) == ("Print", "CC0")
+    assert (record.institution, record.object_number) == ("The Metropolitan Museum of Art", "43.106.1")
 
 
 def test_every_sample_is_classified_and_open_ones_parse() -> None:
@@ -40,7 +41,8 @@ def test_every_sample_is_classified_and_open_ones_parse() -> None:
         doc = sample(name)
         assert is_open_access(doc) is is_open
         if is_open:
-            assert parse_object(doc).source_id == str(doc["objectID"])
+            record = parse_object(doc)
+            assert (record.source_id, record.object_number) == (str(doc["objectID"]), doc["accessionNumber"])
 
 
 def test_no_artist_undated_and_sorted_keys() -> None:

@@ -23,6 +23,7 @@ def test_edm_page() -> None:
     assert (scribes.title, scribes.maker, scribes.object_type) == ("Three Scribes", "Rembrandt van Rijn", "drawing")
     assert (scribes.date_display, scribes.year_start, scribes.year_end) == ("c. 1628 - c. 1629", 1628, 1629)
     assert scribes.license == "CC0" and scribes.raw["object_number"] == "RP-T-1930-54(V)"
+    assert (scribes.institution, scribes.object_number) == ("Rijksmuseum", "RP-T-1930-54(V)")
     assert scribes.image_url == "https://iiif.micr.io/TZCqF/full/448,/0/default.jpg"
     assert scribes.full_image_url == "https://iiif.micr.io/TZCqF/full/1200,/0/default.jpg"
     assert scribes.thumbnail_url == "https://iiif.micr.io/TZCqF/full/300,/0/default.jpg"
@@ -30,6 +31,7 @@ def test_edm_page() -> None:
     assert milkmaid.license == "Public Domain Mark"
     assert milkmaid.image_url == "https://iiif.micr.io/PJEZO/full/448,/0/default.jpg"
     assert milkmaid.page_url == "https://www.rijksmuseum.nl/en/collection/SK-A-2344"
+    assert milkmaid.object_number == "SK-A-2344"
     assert deleted.deleted and deleted.source_id == "https://id.rijksmuseum.nl/200400001"
     assert page.skipped == 1  # the in-copyright photograph
     assert page.next_cursor == {"token": "edm~2024-11-05~1"}

@@ -10,6 +10,7 @@ from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
 from backend.api.metrics import Metrics
 from backend.api.params import MAX_QUERY_CHARS
+from backend.api.tiles import BodyCache
 from backend.api.uploads import ImageUpload, read_image_upload
 from backend.images import ImageError
 from backend.settings import Settings
@@ -37,6 +38,11 @@ async def get_current_map(request: Request) -> CurrentMap:
     return request.app.state.current_map
 
 
+async def get_tile_cache(request: Request) -> BodyCache:
+    """The built map tiles and atlases of this process."""
+    return request.app.state.tile_cache
+
+
 async def get_pool(request: Request) -> ConnectionPool:
     """The database pool. A route takes its connection in its own body (`with pool.connection() as conn`), in the
     one thread hop FastAPI makes for a sync route; a yield dependency would add two hops (0.75 ms, measured)."""
@@ -48,6 +54,7 @@ EmbedderDep = Annotated[QueryEmbedder, Depends(get_embedder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CurrentMapDep = Annotated[CurrentMap, Depends(get_current_map)]
 PoolDep = Annotated[ConnectionPool, Depends(get_pool)]
+TileCacheDep = Annotated[BodyCache, Depends(get_tile_cache)]
 
 
 async def text_query_vector(

@@ -21,6 +21,8 @@ class ArtworkSummary(BaseModel):
     title: str
     maker: str | None
     date: str | None
+    institution: str | None = Field(description="the museum that holds the work")
+    object_number: str | None = Field(description="that museum's own inventory or accession number")
     image_url: str | None
     thumbnail_url: str | None
     page_url: str | None
@@ -87,3 +89,58 @@ class ErrorBody(BaseModel):
     """Every error answer: a message fit to show the user."""
 
     detail: Any
+
+
+class MapRegion(BaseModel):
+    """A label for a region of the map at coarse zooms: what its works have in common more than the rest."""
+
+    label: str
+    x: float = Field(ge=0.0, le=1.0)
+    y: float = Field(ge=0.0, le=1.0)
+    count: int = Field(description="how many works the region holds")
+    min_zoom: int
+    max_zoom: int
+
+
+class MapInfo(BaseModel):
+    """The current map: the version its tile URLs name, its zoom range and tile sizes, counts and region labels."""
+
+    version: str = Field(description="projection and revision, as tile URLs name it: /api/map/{version}/tiles/…")
+    projection_version: int
+    method: str
+    min_zoom: int
+    max_zoom: int = Field(description="the deepest zoom any work is first listed at; deeper tiles list the same")
+    tile_capacity: int = Field(description="the most works one tile lists")
+    density_grid: int = Field(description="a tile's density grid is this many cells a side (fewer near zoom 20)")
+    thumbnail_size: int = Field(description="the longer side of a thumbnail, in pixels")
+    atlas_cell: int = Field(description="a thumbnail's cell in an atlas is this many pixels a side")
+    placed: int = Field(description="works on this map")
+    listed: int = Field(description="works listed at some zoom (the rest since the fit, until listed)")
+    tiles: str = Field(description="the tile URL template")
+    regions: list[MapRegion]
+
+
+class TileWork(BaseModel):
+    """A work a tile lists: where it is, what it is called, and its thumbnail's rectangle in the tile's atlas."""
+
+    id: int
+    x: float = Field(ge=0.0, le=1.0)
+    y: float = Field(ge=0.0, le=1.0)
+    zoom: int = Field(description="the coarsest zoom the work is listed at")
+    title: str
+    atlas: list[int] | None = Field(description="[left, top, width, height] in the atlas, or null without thumbnail")
+
+
+class Tile(BaseModel):
+    """One level-of-detail tile: at most tile_capacity works, and how many works of any zoom fall in each cell."""
+
+    version: str
+    z: int
+    x: int
+    y: int
+    bounds: list[float] = Field(description="[x0, y0, x1, y1] of the tile in map coordinates")
+    works: list[TileWork]
+    total: int = Field(description="every work inside the tile, listed or not")
+    density: list[list[int]] = Field(description="works per cell, density[row along y][column along x]")
+    atlas_url: str | None = Field(description="the thumbnails of the listed works, one JPEG; null without any")
+    atlas_size: list[int] | None = Field(description="[width, height] of the atlas in pixels")

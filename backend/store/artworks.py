@@ -9,10 +9,11 @@ from psycopg.types.json import Jsonb
 
 from backend.models import EmbedStatus
 from backend.store.records import ArtworkRecord
+from backend.store.tiles import bump_current_revision
 
 COLUMNS = (
     "title", "maker", "date_display", "year_start", "year_end", "object_type", "description", "license",
-    "image_url", "thumbnail_url", "full_image_url", "page_url", "raw", "deleted",
+    "institution", "object_number", "image_url", "thumbnail_url", "full_image_url", "page_url", "raw", "deleted",
 )  # fmt: skip
 
 # A changed image invalidates the embedding: back to 'pending' with a clean slate (its vector and map position
@@ -96,7 +97,7 @@ def save_page(
     live = [r for r in records if not r.deleted]
     withdrawn = [r.source_id for r in records if r.deleted]
     with conn.transaction(), conn.cursor() as cur:
-        inserted = updated = 0
+        inserted = updated = unplaced = 0
         if live:
             cur.execute(
                 DELETE_STALE_EMBEDDINGS_SQL,
@@ -106,6 +107,7 @@ def save_page(
                     "image_urls": [r.image_url for r in live],
                 },
             )
+            unplaced = cur.rowcount
             cur.executemany(UPSERT_SQL, [_row(r) for r in live], returning=True)
             while True:
                 row = cur.fetchone()
@@ -123,6 +125,9 @@ def save_page(
             cur.executemany(INSERT_CRAWL_FAILURE, [(*row, None) for row in failure_rows])
         if cursor is not None:
             cur.execute(SAVE_CHECKPOINT_SQL, (source, partition, Jsonb(cursor), done, len(records)))
+    if unplaced or deleted:  # works left the map: its tiles changed (after the commit, so no lock is held meanwhile)
+        with conn.transaction():
+            bump_current_revision(conn)
     return SaveResult(inserted, updated, len(live) - inserted - updated, deleted)
 
 

@@ -7,7 +7,8 @@ from psycopg.rows import dict_row
 
 ARTWORK_SQL = """
 SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date, a.year_start, a.year_end,
-       a.object_type, a.description, a.license, a.image_url, a.thumbnail_url, a.full_image_url, a.page_url,
+       a.object_type, a.description, a.license, a.institution, a.object_number,
+       a.image_url, a.thumbnail_url, a.full_image_url, a.page_url,
        a.raw, a.embed_status, m.x, m.y, m.projection_id, e.model
 FROM artworks a
 LEFT JOIN embeddings e ON e.artwork_id = a.id

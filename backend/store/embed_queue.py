@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from backend.images import Thumbnail
 from backend.map_levels import tile_key
 from backend.models import QUEUED, EmbedStatus
+from backend.store.tiles import FullTiles, choose_zooms, write_thumbnails
 
 CLAIM_PENDING_ARTWORKS = f"""
 WITH claimable AS (
@@ -68,11 +70,11 @@ SET model = EXCLUDED.model, embedding = EXCLUDED.embedding, created_at = now()
 """
 
 UPSERT_MAP_POSITION = """
-INSERT INTO map_positions (artwork_id, projection_id, x, y, tile_key)
-VALUES (%s, %s, %s, %s, %s)
+INSERT INTO map_positions (artwork_id, projection_id, x, y, zoom, tile_key)
+VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (artwork_id) DO UPDATE
-SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, tile_key = EXCLUDED.tile_key,
-    zoom = NULL
+SET projection_id = EXCLUDED.projection_id, x = EXCLUDED.x, y = EXCLUDED.y, zoom = EXCLUDED.zoom,
+    tile_key = EXCLUDED.tile_key
 """
 
 # A new vector without a map yet: no position computed from an earlier vector may outlive it.
@@ -139,9 +141,11 @@ def save_embeddings(
     model: str,
     projection_id: int | None,
     coordinates: np.ndarray | None,
+    thumbnails: Sequence[Thumbnail | None] | None = None,
+    full_tiles: FullTiles | None = None,
 ) -> set[int]:
-    """Store vectors (and their map positions on version projection_id, when a map exists) and mark the
-    artworks embedded, in one transaction; returns the ids written.
+    """Store vectors, thumbnails and map positions (on version projection_id, listed at the first zoom with room,
+    when a map exists) and mark the artworks embedded, in one transaction; returns the ids written.
 
     Claims this worker no longer holds (its lease ran out and another worker took them) are skipped.
     """
@@ -151,17 +155,22 @@ def save_embeddings(
         ).fetchall()
         written = {row[0] for row in rows}
         keep = [i for i, claim in enumerate(claims) if claim.id in written]
+        ids = np.array([claims[i].id for i in keep], dtype=np.int64)
         with conn.cursor() as cur:
             cur.executemany(INSERT_EMBEDDING, [(claims[i].id, model, vectors[i]) for i in keep])
-            if projection_id is not None and coordinates is not None:
-                keys = tile_key(coordinates)
+            if thumbnails is not None:
+                small = [(claims[i].id, t.jpeg, t.width, t.height) for i in keep if (t := thumbnails[i]) is not None]
+                write_thumbnails(conn, small)
+            if projection_id is not None and coordinates is not None and keep:
+                xy = coordinates[keep]
+                zooms, keys = choose_zooms(conn, projection_id, xy, full_tiles).tolist(), tile_key(xy).tolist()
                 positions = [
-                    (claims[i].id, projection_id, float(coordinates[i, 0]), float(coordinates[i, 1]), int(keys[i]))
-                    for i in keep
+                    (int(artwork_id), projection_id, x, y, zoom, key)
+                    for artwork_id, (x, y), zoom, key in zip(ids, xy.tolist(), zooms, keys, strict=True)
                 ]
                 cur.executemany(UPSERT_MAP_POSITION, positions)
             elif keep:
-                cur.execute(DELETE_MAP_POSITIONS, ([claims[i].id for i in keep],))
+                cur.execute(DELETE_MAP_POSITIONS, (ids.tolist(),))
     return written
 
 

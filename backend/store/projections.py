@@ -99,6 +99,28 @@ def unplaced_embeddings(
     return _as_arrays(rows)
 
 
+FACETS = """
+SELECT a.id, a.object_type, a.maker, a.year_start
+FROM artworks a JOIN embeddings e ON e.artwork_id = a.id
+ORDER BY a.id
+"""
+
+
+def facets_of(conn: psycopg.Connection, ids: np.ndarray) -> tuple[list[str | None], list[str | None], list[int | None]]:
+    """Object type, maker and first year of these artworks (ids sorted), for the map's region labels."""
+    rows = conn.execute(FACETS).fetchall()
+    found = np.array([row[0] for row in rows], dtype=np.int64)
+    at = np.minimum(np.searchsorted(found, ids), max(len(found) - 1, 0))
+    pick = [rows[i] if len(rows) and found[i] == artwork_id else (artwork_id, None, None, None)
+            for i, artwork_id in zip(at.tolist(), ids.tolist(), strict=True)]  # fmt: skip
+    return [row[1] for row in pick], [row[2] for row in pick], [row[3] for row in pick]
+
+
+def set_regions(conn: psycopg.Connection, projection_id: int, regions: list[dict[str, Any]]) -> None:
+    """The version's region labels, stored with it."""
+    conn.execute("UPDATE projections SET regions = %s WHERE id = %s", (Jsonb(regions), projection_id))
+
+
 @dataclass(frozen=True)
 class StoredProjection:
     """A projection version as stored: what it was fitted on, and the parameters that place new vectors."""

@@ -18,6 +18,8 @@ class ArtworkRecord:
     object_type: str | None = None
     description: str | None = None
     license: str | None = None
+    institution: str | None = None  # the museum that holds the work, credited wherever it is shown
+    object_number: str | None = None  # the museum's own inventory or accession number
     image_url: str | None = None
     thumbnail_url: str | None = None
     full_image_url: str | None = None

@@ -41,7 +41,7 @@ WITH nearest AS MATERIALIZED (
     ORDER BY {order}
     LIMIT {k}
 )
-SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date,
+SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date, a.institution, a.object_number,
        a.image_url, a.thumbnail_url, a.page_url,
        m.x, m.y, m.projection_id, -n.distance AS score
 FROM nearest n

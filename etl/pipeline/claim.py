@@ -34,16 +34,15 @@ class ClaimArtworks:
         claims = claim_pending_artworks(self.conn, size, self.lease_seconds, self.max_attempts)
         if self.remaining is not None:
             self.remaining -= len(claims)
-        return self._with_local_paths(claims)
+        return with_local_paths(self.conn, claims)
 
-    def _with_local_paths(self, claims: list[ClaimedArtwork]) -> list[ClaimedArtwork]:
-        """Folder works get their checked file; the folders are read per batch, so one crawled meanwhile counts."""
-        if not any(claim.source == FOLDER_SOURCE for claim in claims):
-            return claims
-        roots = local_folder_roots(self.conn)
-        return [
-            replace(claim, local_path=local_image_path(claim.image_url, roots))
-            if claim.source == FOLDER_SOURCE
-            else claim
-            for claim in claims
-        ]
+
+def with_local_paths(conn: psycopg.Connection, claims: list[ClaimedArtwork]) -> list[ClaimedArtwork]:
+    """Folder works get their checked file; the folders are read per batch, so one crawled meanwhile counts."""
+    if not any(claim.source == FOLDER_SOURCE for claim in claims):
+        return claims
+    roots = local_folder_roots(conn)
+    return [
+        replace(claim, local_path=local_image_path(claim.image_url, roots)) if claim.source == FOLDER_SOURCE else claim
+        for claim in claims
+    ]

@@ -18,4 +18,5 @@ class EmbedBatch:
 
     def __call__(self, batch: list[Decoded]) -> EmbeddedBatch:
         pixels = normalise_batch(np.stack([item.crop for item in batch]), self.spec)
-        return EmbeddedBatch([item.claim for item in batch], self.model_thread.run(self.model.embed_pixels, pixels))
+        vectors = self.model_thread.run(self.model.embed_pixels, pixels)
+        return EmbeddedBatch([item.claim for item in batch], vectors, [item.thumbnail for item in batch])

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.images import Thumbnail
 from backend.store.embed_queue import ClaimedArtwork
 
 
@@ -17,10 +18,11 @@ class Downloaded:
 
 @dataclass(frozen=True)
 class Decoded:
-    """A claimed artwork's CLIP crop, uint8 (crop, crop, 3)."""
+    """A claimed artwork's CLIP crop, uint8 (crop, crop, 3), and its map thumbnail (None when they are off)."""
 
     claim: ClaimedArtwork
     crop: np.ndarray
+    thumbnail: Thumbnail | None = None
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Failure:
 
 @dataclass(frozen=True)
 class EmbeddedBatch:
-    """Unit vectors (N, dim) for N claimed artworks, in the same order."""
+    """Unit vectors (N, dim) for N claimed artworks, and their thumbnails, in the same order."""
 
     claims: list[ClaimedArtwork]
     vectors: np.ndarray
+    thumbnails: list[Thumbnail | None] | None = None

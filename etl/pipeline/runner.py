@@ -142,7 +142,7 @@ def _run_stages(
             download=DownloadLoop(
                 options.download_concurrency, options.download_retries, options.download_timeout_s, options.user_agent
             ),
-            decode=DecodeImage(model.preprocess_spec),
+            decode=DecodeImage(model.preprocess_spec, settings.thumbnails),
             embed=EmbedBatch(model, model_thread),
             write=WriteResults(write_conn, model.name, projection, settings.max_embed_attempts),
             options=options,

@@ -6,6 +6,7 @@ import psycopg
 
 from backend.projection import MapProjection
 from backend.store.embed_queue import ClaimedArtwork, mark_failed, postpone, save_embeddings
+from backend.store.tiles import FullTiles
 from etl.pipeline.items import EmbeddedBatch, Failure
 
 Outcome = Literal["embedded", "failed", "retry", "lost"]
@@ -27,13 +28,23 @@ class WriteResults:
         self.projection = projection
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
+        self.full_tiles = FullTiles()
 
     def __call__(self, item: EmbeddedBatch | Failure) -> list[tuple[ClaimedArtwork, Outcome]]:
         if isinstance(item, Failure):
             return [(item.claim, self._record_failure(item))]
         coordinates = self.projection.transform(item.vectors) if self.projection else None
         projection_id = self.projection.id if self.projection else None
-        written = save_embeddings(self.conn, item.claims, item.vectors, self.model_name, projection_id, coordinates)
+        written = save_embeddings(
+            self.conn,
+            item.claims,
+            item.vectors,
+            self.model_name,
+            projection_id,
+            coordinates,
+            item.thumbnails,
+            self.full_tiles,
+        )
         return [(claim, "embedded" if claim.id in written else "lost") for claim in item.claims]
 
     def _record_failure(self, failure: Failure) -> Outcome:

@@ -11,7 +11,7 @@ PAGE_SIZE = 100
 PAGES_PER_PARTITION = 5
 FIELDS = (
     "id,title,artist_title,artist_display,date_display,date_start,date_end,artwork_type_title,"
-    "medium_display,short_description,description,is_public_domain,image_id,updated_at"
+    "medium_display,short_description,description,is_public_domain,image_id,main_reference_number,updated_at"
 )
 EMBED_WIDTH, THUMBNAIL_WIDTH, FULL_WIDTH = 400, 200, 843  # widths the AIC IIIF server caches
 
@@ -20,6 +20,7 @@ class AicSource(Source):
     """The AIC public API; incremental runs use its search endpoint with an updated_at range."""
 
     name = "aic"
+    institution = "Art Institute of Chicago"
     default_base_url = "https://api.artic.edu/api/v1"
     rate = 1.0  # the AIC asks anonymous clients for at most 60 requests/min
     concurrency = 2
@@ -103,6 +104,8 @@ def parse_artwork(item: dict[str, Any], config: dict[str, Any]) -> ArtworkRecord
         object_type=text_field(item, "artwork_type_title"),
         description=plain_text(text_field(item, "short_description") or text_field(item, "description")),
         license="CC0" if item.get("is_public_domain") is True else None,
+        institution=AicSource.institution,
+        object_number=text_field(item, "main_reference_number"),
         image_url=f"{iiif}/{image_id}/full/{EMBED_WIDTH},/0/default.jpg",
         thumbnail_url=f"{iiif}/{image_id}/full/{THUMBNAIL_WIDTH},/0/default.jpg",
         full_image_url=f"{iiif}/{image_id}/full/{FULL_WIDTH},/0/default.jpg",

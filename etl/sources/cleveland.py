@@ -16,6 +16,7 @@ class ClevelandSource(Source):
     """The CMA open-access API; it has no change filter, so --since keeps only records updated since."""
 
     name = "cleveland"
+    institution = "Cleveland Museum of Art"
     default_base_url = "https://openaccess-api.clevelandart.org/api"
     rate = 10.0
     concurrency = 4
@@ -130,6 +131,8 @@ def parse_artwork(item: dict[str, Any]) -> ArtworkRecord:
         object_type=text_field(item, "type"),
         description=plain_text(description),
         license=text_field(item, "share_license_status"),
+        institution=ClevelandSource.institution,
+        object_number=text_field(item, "accession_number"),
         image_url=web,
         thumbnail_url=web,
         full_image_url=_image_url(item, "print") or web,

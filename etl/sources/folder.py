@@ -1,4 +1,9 @@
-"""A local directory of images described by metadata.csv (file,title[,artist,date,url]): your own collection."""
+"""A local directory of images described by metadata.csv: your own collection.
+
+Columns: `file` (the image, relative to the folder) and `title`; optional `artist`, `date`, `url` (the work's web
+page), `institution` (the museum that holds the work) and `object_number` (that museum's inventory number), which
+the panel credits. Other columns are kept in the record's raw data.
+"""
 
 import csv
 from datetime import datetime
@@ -56,23 +61,25 @@ class FolderSource(Source):
         return page
 
     def parse_row(self, row: dict[str, str]) -> ArtworkRecord:
-        """One csv row; the image is the file itself, at every size."""
+        """One csv row; the image is the file itself, at every size (the API serves a reduced thumbnail of it)."""
         image = self._image(row)
-        date = (row.get("date") or "").strip() or None
+        date = _cell(row, "date")
         year_start, year_end = years_from_text(date)
         url = image.as_uri()
         return ArtworkRecord(
             source=self.name,
             source_id=image.relative_to(self.root).as_posix(),
             title=row["title"].strip(),
-            maker=(row.get("artist") or "").strip() or None,
+            maker=_cell(row, "artist"),
             date_display=date,
             year_start=year_start,
             year_end=year_end,
             image_url=url,
             thumbnail_url=url,
             full_image_url=url,
-            page_url=(row.get("url") or "").strip() or None,
+            page_url=_cell(row, "url"),
+            institution=_cell(row, "institution"),
+            object_number=_cell(row, "object_number"),
             raw=dict(row),
         )
 
@@ -116,6 +123,11 @@ class FolderSource(Source):
         if not image.is_file():
             return "file not found"
         return None
+
+
+def _cell(row: dict[str, str], column: str) -> str | None:
+    """An optional column's value, stripped; None when the column is absent or the cell empty."""
+    return (row.get(column) or "").strip() or None
 
 
 def read_rows(metadata: Path) -> list[dict[str, str]]:

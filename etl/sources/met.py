@@ -16,6 +16,7 @@ class MetSource(Source):
     """The Met Collection API; its CDN answers bursts with block pages, which the client retries."""
 
     name = "met"
+    institution = "The Metropolitan Museum of Art"
     default_base_url = "https://collectionapi.metmuseum.org/public/collection/v1"
     rate = 60.0  # the Met asks for at most 80 requests/s
     concurrency = 16
@@ -100,6 +101,8 @@ def parse_object(doc: dict[str, Any]) -> ArtworkRecord:
         object_type=text_field(doc, "objectName") or text_field(doc, "classification"),
         description=None,
         license="CC0" if doc.get("isPublicDomain") is True else None,
+        institution=MetSource.institution,
+        object_number=text_field(doc, "accessionNumber"),
         image_url=small,
         thumbnail_url=small,
         full_image_url=text_field(doc, "primaryImage") or small,

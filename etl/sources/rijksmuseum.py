@@ -38,6 +38,7 @@ class RijksmuseumSource(Source):
     """The keyless OAI-PMH endpoint of the Rijksmuseum; deleted records (persistent) are marked deleted."""
 
     name = "rijksmuseum"
+    institution = "Rijksmuseum"
     default_base_url = "https://data.rijksmuseum.nl/oai"
     rate = 5.0
     concurrency = 4
@@ -152,6 +153,8 @@ def parse_record(record: ET.Element) -> ArtworkRecord:
         object_type=_label(rdf, cho.find("dc:type", NS), "skos:Concept"),
         description=_by_language(cho.findall("dc:description", NS)),
         license=license_name if image_url else None,
+        institution=RijksmuseumSource.institution,
+        object_number=object_number,
         image_url=image_url,
         thumbnail_url=thumbnail_url,
         full_image_url=display_url,

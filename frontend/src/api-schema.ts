@@ -33,8 +33,8 @@ export interface paths {
         };
         /**
          * Artwork Image
-         * @description The artwork's image: a folder work's file served from disk when it lies inside a crawled folder, a museum's
-         *     web URL redirected to; nothing else is ever served or redirected to.
+         * @description The artwork's image: a folder work's file served from disk when it lies inside a crawled folder (its
+         *     thumbnail reduced from it), a museum's web URL redirected to; nothing else is ever served or redirected to.
          */
         get: operations["artwork_image_api_artworks__artwork_id__image_get"];
         put?: never;
@@ -77,6 +77,66 @@ export interface paths {
          * @description Counts, model, real or random weights (the UI shows a banner for random), current map version.
          */
         get: operations["health_api_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Current Map
+         * @description The current map version, its zoom range, tile sizes, counts and region labels (never cached: it moves).
+         */
+        get: operations["current_map_api_map_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/map/{version}/tiles/{z}/{x}/{y}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tile
+         * @description The works tile z/x/y lists (at most tile_capacity, spread over it) and the density of all its works.
+         */
+        get: operations["tile_api_map__version__tiles__z___x___y__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/map/{version}/tiles/{z}/{x}/{y}.jpg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tile Atlas
+         * @description One JPEG with the thumbnails of the tile's works, at the cells its JSON gives (built once, then cached).
+         */
+        get: operations["tile_atlas_api_map__version__tiles__z___x___y__jpg_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -166,12 +226,22 @@ export interface components {
             id: number;
             /** Image Url */
             image_url: string | null;
+            /**
+             * Institution
+             * @description the museum that holds the work
+             */
+            institution: string | null;
             /** License */
             license: string | null;
             /** Maker */
             maker: string | null;
             /** Model */
             model: string | null;
+            /**
+             * Object Number
+             * @description that museum's own inventory or accession number
+             */
+            object_number: string | null;
             /** Object Type */
             object_type: string | null;
             /** Page Url */
@@ -240,6 +310,86 @@ export interface components {
             results: components["schemas"]["Result"][];
         };
         /**
+         * MapInfo
+         * @description The current map: the version its tile URLs name, its zoom range and tile sizes, counts and region labels.
+         */
+        MapInfo: {
+            /**
+             * Atlas Cell
+             * @description a thumbnail's cell in an atlas is this many pixels a side
+             */
+            atlas_cell: number;
+            /**
+             * Density Grid
+             * @description a tile's density grid is this many cells a side (fewer near zoom 20)
+             */
+            density_grid: number;
+            /**
+             * Listed
+             * @description works listed at some zoom (the rest since the fit, until listed)
+             */
+            listed: number;
+            /**
+             * Max Zoom
+             * @description the deepest zoom any work is first listed at; deeper tiles list the same
+             */
+            max_zoom: number;
+            /** Method */
+            method: string;
+            /** Min Zoom */
+            min_zoom: number;
+            /**
+             * Placed
+             * @description works on this map
+             */
+            placed: number;
+            /** Projection Version */
+            projection_version: number;
+            /** Regions */
+            regions: components["schemas"]["MapRegion"][];
+            /**
+             * Thumbnail Size
+             * @description the longer side of a thumbnail, in pixels
+             */
+            thumbnail_size: number;
+            /**
+             * Tile Capacity
+             * @description the most works one tile lists
+             */
+            tile_capacity: number;
+            /**
+             * Tiles
+             * @description the tile URL template
+             */
+            tiles: string;
+            /**
+             * Version
+             * @description projection and revision, as tile URLs name it: /api/map/{version}/tiles/…
+             */
+            version: string;
+        };
+        /**
+         * MapRegion
+         * @description A label for a region of the map at coarse zooms: what its works have in common more than the rest.
+         */
+        MapRegion: {
+            /**
+             * Count
+             * @description how many works the region holds
+             */
+            count: number;
+            /** Label */
+            label: string;
+            /** Max Zoom */
+            max_zoom: number;
+            /** Min Zoom */
+            min_zoom: number;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
          * Point
          * @description A position on the global map, both coordinates in [0, 1].
          */
@@ -260,8 +410,18 @@ export interface components {
             id: number;
             /** Image Url */
             image_url: string | null;
+            /**
+             * Institution
+             * @description the museum that holds the work
+             */
+            institution: string | null;
             /** Maker */
             maker: string | null;
+            /**
+             * Object Number
+             * @description that museum's own inventory or accession number
+             */
+            object_number: string | null;
             /** Page Url */
             page_url: string | null;
             /** Score */
@@ -297,6 +457,71 @@ export interface components {
         SimilarResponse: {
             /** Results */
             results: components["schemas"]["Result"][];
+        };
+        /**
+         * Tile
+         * @description One level-of-detail tile: at most tile_capacity works, and how many works of any zoom fall in each cell.
+         */
+        Tile: {
+            /**
+             * Atlas Size
+             * @description [width, height] of the atlas in pixels
+             */
+            atlas_size: number[] | null;
+            /**
+             * Atlas Url
+             * @description the thumbnails of the listed works, one JPEG; null without any
+             */
+            atlas_url: string | null;
+            /**
+             * Bounds
+             * @description [x0, y0, x1, y1] of the tile in map coordinates
+             */
+            bounds: number[];
+            /**
+             * Density
+             * @description works per cell, density[row along y][column along x]
+             */
+            density: number[][];
+            /**
+             * Total
+             * @description every work inside the tile, listed or not
+             */
+            total: number;
+            /** Version */
+            version: string;
+            /** Works */
+            works: components["schemas"]["TileWork"][];
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+            /** Z */
+            z: number;
+        };
+        /**
+         * TileWork
+         * @description A work a tile lists: where it is, what it is called, and its thumbnail's rectangle in the tile's atlas.
+         */
+        TileWork: {
+            /**
+             * Atlas
+             * @description [left, top, width, height] in the atlas, or null without thumbnail
+             */
+            atlas: number[] | null;
+            /** Id */
+            id: number;
+            /** Title */
+            title: string;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+            /**
+             * Zoom
+             * @description the coarsest zoom the work is listed at
+             */
+            zoom: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -375,7 +600,9 @@ export interface operations {
             query?: {
                 rendition?: "image" | "thumbnail" | "full";
             };
-            header?: never;
+            header?: {
+                "if-none-match"?: string | null;
+            };
             path: {
                 /** @description the artwork's id */
                 artwork_id: number;
@@ -393,6 +620,13 @@ export interface operations {
                     "image/*": unknown;
                 };
             };
+            /** @description the thumbnail the client holds (If-None-Match) is current */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description the museum's image URL */
             307: {
                 headers: {
@@ -402,6 +636,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a folder work's file is not an image a thumbnail can be made of */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -498,6 +741,162 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    current_map_api_map_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MapInfo"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tile_api_map__version__tiles__z___x___y__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+                z: number;
+                x: number;
+                y: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tile"];
+                };
+            };
+            /** @description not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tile_atlas_api_map__version__tiles__z___x___y__jpg_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: string;
+                z: number;
+                x: number;
+                y: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
             /** @description Service Unavailable */

@@ -8,16 +8,22 @@ const MUSEUMS: Record<string, string> = {
   folder: 'Local collection',
 };
 
-export function museumName(source: string): string {
-  return MUSEUMS[source] ?? source;
+/** Who holds the work: the museum its record names, else the one its source is (a folder's own collection). */
+export function museumName(r: Pick<Result, 'source' | 'institution'>): string {
+  return r.institution || (MUSEUMS[r.source] ?? r.source);
 }
 
 /** Extra metadata shown when the full record arrives, in this order, with these labels. */
 const DETAILS = [
   ['object_type', 'Type'],
   ['license', 'Licence'],
-  ['source_id', 'Museum number'],
 ] as const satisfies ReadonlyArray<readonly [keyof Artwork, string]>;
+
+/** The museum's own number for the work, else its id at a museum source (a folder work's id is a file path). */
+function objectNumber(art: Artwork): readonly [string, string | null] {
+  if (art.object_number) return ['Object number', art.object_number];
+  return ['Museum number', art.source === 'folder' ? null : art.source_id];
+}
 
 /** The side panel with one artwork's image and metadata. */
 export class Panel {
@@ -80,7 +86,7 @@ export class Panel {
   }
 
   private render(r: Result | Artwork): void {
-    this.museum.textContent = museumName(r.source);
+    this.museum.textContent = museumName(r);
     this.title.textContent = r.title || 'Untitled';
     setText(this.maker, r.maker);
     setText(this.date, r.date);
@@ -88,7 +94,7 @@ export class Panel {
     this.details.replaceChildren();
     this.link.hidden = !r.page_url;
     if (r.page_url) this.link.href = r.page_url;
-    this.link.textContent = `View at the ${museumName(r.source)}`;
+    this.link.textContent = `View at the ${museumName(r)}`;
     this.showImage(r);
   }
 
@@ -117,23 +123,22 @@ export class Panel {
       .then((art) => {
         if (this.current?.id !== id) return;
         setText(this.description, art.description);
-        const rows: HTMLElement[] = [];
-        for (const [key, label] of DETAILS) {
-          const value = art[key];
-          if (!value) continue;
-          const dt = document.createElement('dt');
-          dt.textContent = label;
-          const dd = document.createElement('dd');
-          dd.textContent = value;
-          rows.push(dt, dd);
-        }
-        this.details.replaceChildren(...rows);
+        const rows = [...DETAILS.map(([key, label]) => [label, art[key]] as const), objectNumber(art)];
+        this.details.replaceChildren(...rows.flatMap(([label, value]) => (value ? detailRow(label, value) : [])));
       })
       .catch((err: unknown) => {
         // The panel already shows what the search returned; the extra details are a bonus.
         if (!isAbort(err)) console.warn('artwork details:', err);
       });
   }
+}
+
+function detailRow(label: string, value: string): HTMLElement[] {
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  dd.textContent = value;
+  return [dt, dd];
 }
 
 function setText(el: HTMLElement, text: string | null | undefined): void {

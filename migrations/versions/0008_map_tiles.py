@@ -27,9 +27,7 @@ def upgrade() -> None:
     # A thumbnail is a few KB: kept in the row (not TOAST) so an atlas reads its 128 in one index scan.
     op.execute("ALTER TABLE thumbnails SET (toast_tuple_target = 8160)")
     op.add_column("projections", sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
-    op.add_column(
-        "projections", sa.Column("regions", JSONB(), nullable=False, server_default=sa.text("'[]'::jsonb"))
-    )
+    op.add_column("projections", sa.Column("regions", JSONB(), nullable=False, server_default=sa.text("'[]'::jsonb")))
     op.execute("CREATE INDEX map_positions_density ON map_positions (projection_id, tile_key)")
 
 

@@ -1,15 +1,18 @@
 """One artwork: its metadata, its nearest neighbours, and its local image file."""
 
+from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from backend.api.caching import client_has, file_etag
 from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
 from backend.api.params import DEFAULT_K, MAX_ID, K
 from backend.api.results import RENDITIONS, placed_results, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
+from backend.images import FILE_THUMBNAIL_SIDE, ImageError, file_thumbnail
 from backend.store.catalogue import artwork_by_id
 from backend.store.local_folders import local_folder_roots
 from backend.store.search import artworks_like
@@ -19,6 +22,7 @@ router = APIRouter(prefix="/api/artworks", tags=["artworks"])
 
 ArtworkId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="the artwork's id")]
 NOT_FOUND = {404: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+THUMBNAIL_CACHE = "public, max-age=86400"  # a day: the ETag lets a browser revalidate cheaply after that
 
 
 @router.get("/{artwork_id}", response_model=Artwork, responses=NOT_FOUND)
@@ -53,15 +57,22 @@ def similar_artworks(
 @router.get(
     "/{artwork_id}/image",
     response_class=Response,
-    responses={200: {"content": {"image/*": {}}}, 307: {"description": "the museum's image URL"}, **NOT_FOUND},
+    responses={
+        200: {"content": {"image/*": {}}},
+        304: {"description": "the thumbnail the client holds (If-None-Match) is current"},
+        307: {"description": "the museum's image URL"},
+        415: {"model": ErrorBody, "description": "a folder work's file is not an image a thumbnail can be made of"},
+        **NOT_FOUND,
+    },
 )
 def artwork_image(
     artwork_id: ArtworkId,
     pool: PoolDep,
     rendition: Annotated[Literal["image", "thumbnail", "full"], Query()] = "image",
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The artwork's image: a folder work's file served from disk when it lies inside a crawled folder, a museum's
-    web URL redirected to; nothing else is ever served or redirected to."""
+    """The artwork's image: a folder work's file served from disk when it lies inside a crawled folder (its
+    thumbnail reduced from it), a museum's web URL redirected to; nothing else is ever served or redirected to."""
     with pool.connection() as conn:
         row = artwork_by_id(conn, artwork_id)
         roots = local_folder_roots(conn) if row and row["source"] == FOLDER_SOURCE else []
@@ -76,4 +87,19 @@ def artwork_image(
     path = local_image_path(url, roots)
     if path is None:
         raise HTTPException(404, f"the {rendition} image of artwork {artwork_id} is not a file in a crawled folder")
+    if rendition == "thumbnail":
+        return _file_thumbnail(artwork_id, path, if_none_match)
     return FileResponse(path)
+
+
+def _file_thumbnail(artwork_id: int, path: Path, if_none_match: str | None) -> Response:
+    """A folder work's file reduced to a thumbnail JPEG on request, or 304 when the client's copy is current."""
+    etag = file_etag(path, FILE_THUMBNAIL_SIDE)
+    headers = {"ETag": etag, "Cache-Control": THUMBNAIL_CACHE}
+    if client_has(etag, if_none_match):
+        return Response(status_code=304, headers=headers)
+    try:
+        jpeg = file_thumbnail(path.read_bytes())
+    except ImageError as exc:
+        raise HTTPException(415, f"the file of artwork {artwork_id} is not a usable image: {exc.reason}") from exc
+    return Response(jpeg, media_type="image/jpeg", headers=headers)
