@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from backend.map_levels import MAX_ZOOM, TILE_CAPACITY, tile_index, tile_key_range
+from backend.map_levels import MAX_ZOOM, TILE_CAPACITY, tile_key, tile_key_range
 
 # The version a tile URL names: the projection and how often works were placed on it since its fit.
 CURRENT_MAP_VERSION = "SELECT id, revision FROM projections ORDER BY id DESC LIMIT 1"
@@ -43,12 +43,13 @@ GROUP BY 1
 
 THUMBNAILS = "SELECT artwork_id, image FROM thumbnails WHERE artwork_id = ANY(%s)"
 
-# For each (zoom, key range): the works listed there, one range scan per level 0 … zoom.
+# For each (zoom, key range): the works listed there, counted level by level (zoom = l is one short index range;
+# with an ANY over the levels the planner read every work of the range instead: docs/performance.md, "Map tiles").
 LISTED_IN_TILES = """
-SELECT (SELECT count(*) FROM map_positions m
-        WHERE m.projection_id = %(projection_id)s
-          AND m.zoom = ANY(ARRAY(SELECT generate_series(0, r.zoom))::smallint[])
-          AND m.tile_key BETWEEN r.low AND r.high)
+SELECT (SELECT sum(listed.n) FROM generate_series(0, r.zoom) AS level(zoom),
+        LATERAL (SELECT count(*) AS n FROM map_positions m
+                 WHERE m.projection_id = %(projection_id)s AND m.zoom = level.zoom
+                   AND m.tile_key BETWEEN r.low AND r.high) AS listed)
 FROM unnest(%(zoom)s::smallint[], %(low)s::bigint[], %(high)s::bigint[]) WITH ORDINALITY AS r(zoom, low, high, n)
 ORDER BY r.n
 """
@@ -190,7 +191,7 @@ class FullTiles:
         return self.tiles
 
 
-LEVELS_PER_ASK = 4  # a new work usually finds room within a few levels of the first one not known full
+LEVELS_PER_ASK = 2  # a new work usually finds room in the first level not known to be full, or the next
 
 
 def choose_zooms(
@@ -200,82 +201,76 @@ def choose_zooms(
     caller's transaction, which this serialises with every other placement on the version until it commits."""
     bump_revision(conn, projection_id)
     known_full = (full or FullTiles()).of(projection_id)
+    tiles = _tiles_by_level(xy)
+    keys = tile_key(xy).tolist()
     zooms = np.full(len(xy), MAX_ZOOM, dtype=np.int16)
-    first = np.zeros(len(xy), dtype=np.int64)  # the first level each work still has to try
+    next_level = [0] * len(xy)
     mates: dict[tuple[int, int], int] = {}  # works of this call listed so far, per (zoom, tile)
     todo = list(range(len(xy)))
     while todo:
-        listed = _listed(conn, projection_id, _levels_to_ask(xy, todo, first, known_full))
+        asks = {i: _open_levels(tiles[i], next_level[i], known_full) for i in todo}
+        listed = _listed(conn, projection_id, {(z, tiles[i][z]): keys[i] for i, levels in asks.items() for z in levels})
         still = []
         for i in todo:
-            zoom = _first_with_room(xy[i], int(first[i]), listed, mates, known_full)
+            zoom = _first_with_room(tiles[i], asks[i], listed, mates, known_full)
             if zoom is None:
-                first[i] += LEVELS_PER_ASK
+                next_level[i] = asks[i][-1] + 1 if asks[i] else MAX_ZOOM
                 still.append(i)
             else:
                 zooms[i] = zoom
-                _count_in_deeper_tiles(mates, xy[i], zoom)
-        todo = [i for i in still if first[i] < MAX_ZOOM]
+                for deeper in range(zoom, MAX_ZOOM):  # listed at this zoom, so at every deeper one too
+                    mates[(deeper, tiles[i][deeper])] = mates.get((deeper, tiles[i][deeper]), 0) + 1
+        todo = [i for i in still if next_level[i] < MAX_ZOOM]
     return zooms
 
 
-def _levels_to_ask(
-    xy: np.ndarray, todo: list[int], first: np.ndarray, known_full: set[tuple[int, int]]
-) -> set[tuple[int, int]]:
-    """The (zoom, tile) pairs worth counting: the next few levels of each work, past the tiles known full."""
-    ask = set()
-    for i in todo:
-        for zoom in range(int(first[i]), min(int(first[i]) + LEVELS_PER_ASK, MAX_ZOOM)):
-            tile = _tile_at(xy[i], zoom)
-            if (zoom, tile) not in known_full:
-                ask.add((zoom, tile))
-    return ask
+def _tiles_by_level(xy: np.ndarray) -> list[list[int]]:
+    """Each work's tile (x · 2^z + y) at every zoom 0 … MAX_ZOOM - 1, computed at once."""
+    sides = 1 << np.arange(MAX_ZOOM, dtype=np.int64)
+    cells = np.clip((xy[:, None, :] * sides[None, :, None]).astype(np.int64), 0, sides[None, :, None] - 1)
+    return (cells[:, :, 0] * sides + cells[:, :, 1]).tolist()
+
+
+def _open_levels(tiles: list[int], first: int, known_full: set[tuple[int, int]]) -> list[int]:
+    """The next LEVELS_PER_ASK levels from `first` whose tile is not known to be full: the ones worth counting."""
+    open_ = [zoom for zoom in range(first, MAX_ZOOM) if (zoom, tiles[zoom]) not in known_full]
+    return open_[:LEVELS_PER_ASK]
 
 
 def _first_with_room(
-    point: np.ndarray,
-    first: int,
+    tiles: list[int],
+    levels: list[int],
     listed: dict[tuple[int, int], int],
     mates: dict[tuple[int, int], int],
     known_full: set[tuple[int, int]],
 ) -> int | None:
-    """The first of the levels asked whose tile has room for one more, remembering the tiles found full."""
-    for zoom in range(first, min(first + LEVELS_PER_ASK, MAX_ZOOM)):
-        key = (zoom, _tile_at(point, zoom))
+    """The first of these levels whose tile has room for one more, remembering the tiles found full."""
+    for zoom in levels:
+        key = (zoom, tiles[zoom])
         if key in known_full:
             continue
         count = listed[key] + mates.get(key, 0)
+        if count + 1 >= TILE_CAPACITY:
+            known_full.add(key)
         if count < TILE_CAPACITY:
-            if count + 1 == TILE_CAPACITY:
-                known_full.add(key)
             return zoom
-        known_full.add(key)
     return None
 
 
-def _tile_at(point: np.ndarray, zoom: int) -> int:
-    return int(tile_index(point[None, :], zoom)[0])
-
-
-def _listed(conn: psycopg.Connection, projection_id: int, tiles: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """How many works the store lists in each of these (zoom, tile) tiles, in one statement."""
+def _listed(
+    conn: psycopg.Connection, projection_id: int, tiles: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], int]:
+    """How many works the store lists in each of these (zoom, tile) tiles (each given with a key inside it)."""
     if not tiles:
         return {}
-    keys = sorted(tiles)
-    ranges = [tile_key_range(zoom, *divmod(tile, 1 << zoom)) for zoom, tile in keys]
+    order = sorted(tiles)
+    shifts = [2 * (MAX_ZOOM - zoom) for zoom, _ in order]
+    lows = [tiles[tile] >> shift << shift for tile, shift in zip(order, shifts, strict=True)]
     params = {
         "projection_id": projection_id,
-        "zoom": [zoom for zoom, _ in keys],
-        "low": [low for low, _ in ranges],
-        "high": [high for _, high in ranges],
+        "zoom": [zoom for zoom, _ in order],
+        "low": lows,
+        "high": [low + (1 << shift) - 1 for low, shift in zip(lows, shifts, strict=True)],
     }
     counts = [row[0] for row in conn.execute(LISTED_IN_TILES, params).fetchall()]
-    return dict(zip(keys, counts, strict=True))
-
-
-def _count_in_deeper_tiles(mates: dict[tuple[int, int], int], point: np.ndarray, zoom: int) -> None:
-    """A work listed at this zoom is listed in its tile at every deeper zoom too."""
-    sides = 1 << np.arange(zoom, MAX_ZOOM)
-    cells = np.clip((point[None, :] * sides[:, None]).astype(np.int64), 0, sides[:, None] - 1)
-    for deeper, tile in zip(range(zoom, MAX_ZOOM), (cells[:, 0] * sides + cells[:, 1]).tolist(), strict=True):
-        mates[(deeper, tile)] = mates.get((deeper, tile), 0) + 1
+    return dict(zip(order, counts, strict=True))
