@@ -104,6 +104,25 @@ def map_info(conn: psycopg.Connection, version: MapVersion) -> MapInfo:
     )
 
 
+def tile_body(conn: psycopg.Connection, cache: BodyCache, version: MapVersion, z: int, x: int, y: int) -> Body:
+    """The tile's JSON, from the cache or built now; TileNotFound for a tile off the map."""
+    check_tile(z, x, y)
+    build = lambda: Body.of(build_tile(conn, version, z, x, y).model_dump_json().encode(), "application/json")  # noqa: E731
+    return cache.get_or_build(f"{version}/{z}/{x}/{y}", build)
+
+
+def atlas_body(conn: psycopg.Connection, cache: BodyCache, version: MapVersion, z: int, x: int, y: int) -> Body:
+    """The tile's atlas, from the cache or built from the cells of its JSON; TileNotFound when it has none."""
+
+    def build() -> Body:
+        jpeg = build_atlas(conn, Tile.model_validate_json(tile_body(conn, cache, version, z, x, y).content))
+        if jpeg is None:
+            raise TileNotFound(f"tile {z}/{x}/{y} of map {version} has no thumbnails")
+        return Body.of(jpeg, "image/jpeg")
+
+    return cache.get_or_build(f"{version}/{z}/{x}/{y}.jpg", build)
+
+
 def build_tile(conn: psycopg.Connection, version: MapVersion, z: int, x: int, y: int) -> Tile:
     """The tile's listed works with their atlas cells, and its density grid."""
     works = store.tile_works(conn, version.projection_id, z, x, y)

@@ -4,24 +4,14 @@ Tile URLs name the map version, so a tile's answer never changes: it is sent wit
 browsers and CDNs for a year; an old version answers 404 and the client asks /api/map for the current one.
 """
 
-import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from backend.api.caching import conditional
 from backend.api.deps import PoolDep, TileCacheDep
 from backend.api.schemas import ErrorBody, MapInfo, Tile
-from backend.api.tiles import (
-    Body,
-    BodyCache,
-    TileNotFound,
-    build_atlas,
-    build_tile,
-    check_tile,
-    map_info,
-    require_version,
-)
-from backend.store.tiles import MapVersion, current_map_version
+from backend.api.tiles import TileNotFound, atlas_body, map_info, require_version, tile_body
+from backend.store.tiles import current_map_version
 
 router = APIRouter(prefix="/api/map", tags=["map"])
 
@@ -50,20 +40,10 @@ def tile_atlas(version: str, z: int, x: int, y: int, request: Request, pool: Poo
     """One JPEG with the thumbnails of the tile's works, at the cells its JSON gives (built once, then cached)."""
     try:
         with pool.connection() as conn:
-            current = require_version(conn, version)
-            check_tile(z, x, y)
-            tile = _tile_body(conn, cache, request.url.path.removesuffix(".jpg"), current, z, x, y)
-
-            def atlas() -> Body:
-                jpeg = build_atlas(conn, Tile.model_validate_json(tile.content))
-                if jpeg is None:
-                    raise TileNotFound(f"tile {z}/{x}/{y} of map {version} has no thumbnails")
-                return Body.of(jpeg, "image/jpeg")
-
-            body = cache.get_or_build(request.url.path, atlas)
+            body = atlas_body(conn, cache, require_version(conn, version), z, x, y)
     except TileNotFound as exc:
         return _not_found(str(exc))
-    return _send(body, request)
+    return conditional(body.content, body.media_type, body.etag, IMMUTABLE, request)
 
 
 @router.head("/{version}/tiles/{z}/{x}/{y}", include_in_schema=False, response_model=None)
@@ -76,25 +56,9 @@ def tile(version: str, z: int, x: int, y: int, request: Request, pool: PoolDep, 
     """The works tile z/x/y lists (at most tile_capacity, spread over it) and the density of all its works."""
     try:
         with pool.connection() as conn:
-            current = require_version(conn, version)
-            check_tile(z, x, y)
-            body = _tile_body(conn, cache, request.url.path, current, z, x, y)
+            body = tile_body(conn, cache, require_version(conn, version), z, x, y)
     except TileNotFound as exc:
         return _not_found(str(exc))
-    return _send(body, request)
-
-
-def _tile_body(
-    conn: psycopg.Connection, cache: BodyCache, key: str, version: MapVersion, z: int, x: int, y: int
-) -> Body:
-    """The tile's JSON, from the cache or built now."""
-    return cache.get_or_build(
-        key, lambda: Body.of(build_tile(conn, version, z, x, y).model_dump_json().encode(), "application/json")
-    )
-
-
-def _send(body: Body, request: Request) -> Response:
-    """The body under its ETag, cacheable for a year: the URL names the version, so it never changes."""
     return conditional(body.content, body.media_type, body.etag, IMMUTABLE, request)
 
 
