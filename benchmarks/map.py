@@ -35,7 +35,7 @@ from backend.projection import fit_projection, load_current  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.store.embed_queue import ClaimedArtwork, save_embeddings  # noqa: E402
 from backend.store.tiles import FullTiles  # noqa: E402
-from benchmarks.search import free_port, start_server  # noqa: E402
+from benchmarks.search import copy_vectors, free_port, start_server  # noqa: E402
 from benchmarks.synthetic import collection  # noqa: E402
 from benchmarks.timing import latency, ms  # noqa: E402
 
@@ -84,12 +84,7 @@ def load(url: str, vectors: np.ndarray, rng: np.random.Generator) -> dict[str, f
         with conn.cursor().copy(f"COPY artworks ({columns}) FROM STDIN") as copy:
             for n in range(len(vectors)):
                 copy.write_row(("aic", str(n), f"work {n}", makers[n], types[n], int(years[n]), "embedded"))
-        with conn.cursor().copy(
-            "COPY embeddings (artwork_id, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int8", "text", "vector"])
-            for artwork_id, vector in enumerate(vectors, start=1):
-                copy.write_row((artwork_id, "synthetic", vector))
+        copy_vectors(conn, vectors)
         copied = time.perf_counter()
         with conn.cursor().copy("COPY thumbnails (artwork_id, image, width, height) FROM STDIN") as copy:
             for artwork_id in range(1, len(vectors) + 1):

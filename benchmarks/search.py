@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
+import psycopg
 from PIL import Image
 from psycopg import sql
 
@@ -101,12 +102,7 @@ def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
             for n in range(len(vectors)):
                 source = ("aic", "met", "rijksmuseum")[n % 3]
                 copy.write_row((source, str(n), f"work {n}", FIRST_YEAR + year_of(n), "embedded"))
-        with conn.cursor().copy(
-            "COPY embeddings (artwork_id, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int8", "text", "vector"])
-            for artwork_id, vector in enumerate(vectors, start=1):
-                copy.write_row((artwork_id, "synthetic", vector))
+        copy_vectors(conn, vectors)
         conn.commit()
         timings["copy_s"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
@@ -115,6 +111,14 @@ def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
         conn.commit()
         timings["index_build_s"] = round(time.perf_counter() - started, 1)
     return timings
+
+
+def copy_vectors(conn: psycopg.Connection, vectors: np.ndarray) -> None:
+    """Binary COPY of the vectors of artworks 1 … N, in the caller's transaction."""
+    with conn.cursor().copy("COPY embeddings (artwork_id, model, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", "text", "vector"])
+        for artwork_id, vector in enumerate(vectors, start=1):
+            copy.write_row((artwork_id, "synthetic", vector))
 
 
 def year_of(n: int) -> int:
