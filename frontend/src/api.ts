@@ -9,6 +9,10 @@ export type Result = Schemas['Result'];
 export type Artwork = Schemas['Artwork'];
 export type Point = Schemas['Point'];
 export type Health = Schemas['Health'];
+/** The current map: the version its tile URLs name, zooms, sizes and region labels. */
+export type MapInfo = Schemas['MapInfo'];
+/** One level-of-detail tile: its works (with their atlas cells) and a density grid. */
+export type Tile = Schemas['Tile'];
 /** The answer to any search: text and image searches also say where the query lands on the map. */
 export type SearchAnswer = Schemas['SearchResponse'] | Schemas['ImageSearchResponse'] | Schemas['SimilarResponse'];
 
@@ -47,6 +51,14 @@ export function getArtwork(id: number, signal?: AbortSignal): Promise<Artwork> {
 
 export function getHealth(): Promise<Health> {
   return request<Health>('/api/health', {});
+}
+
+export function getMap(): Promise<MapInfo> {
+  return request<MapInfo>('/api/map', {});
+}
+
+export function getTile(version: string, z: number, x: number, y: number): Promise<Tile> {
+  return request<Tile>(`/api/map/${version}/tiles/${z}/${x}/${y}`, {});
 }
 
 async function request<T>(path: string, init: RequestInit): Promise<T> {

@@ -9,6 +9,7 @@ import {
   searchText,
   type SearchAnswer,
 } from './api';
+import type { CollectionInfo } from './collection';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
 import { truncate } from './util';
@@ -19,6 +20,8 @@ interface TestHook {
   readonly ready: boolean;
   /** Every work on the canvas: its map position (x, y in [0, 1]) and its centre in page CSS pixels. */
   sprites(): SpriteInfo[];
+  /** What the whole-collection layer draws now: its map version, tile zoom, tiles, works and region labels. */
+  collection(): CollectionInfo | null;
 }
 
 declare global {
@@ -49,6 +52,7 @@ window.__artsearch = Object.freeze({
     return started && inFlight === 0 && mapForTests !== null && !mapForTests.flying;
   },
   sprites: () => mapForTests?.sprites() ?? [],
+  collection: () => mapForTests?.collectionInfo() ?? null,
 });
 
 const map = await ArtMap.create(byId('map')).catch((err: unknown) => {

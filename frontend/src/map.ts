@@ -2,6 +2,7 @@
 import { Container, type Application } from 'pixi.js';
 import type { Point, Result } from './api';
 import { Camera, type Insets } from './camera';
+import { CollectionLayer, type CollectionInfo } from './collection';
 import { LevelOfDetail, boostAt, minCardPx } from './detail';
 import { Highlight } from './highlight';
 import { Pointer, workAt } from './hittest';
@@ -28,6 +29,7 @@ export class ArtMap {
   private readonly camera: Camera;
   private readonly pointer: Pointer;
   private readonly worksLayer = new Container();
+  private readonly collection = new CollectionLayer(() => (this.viewDirty = true));
   private readonly labels = new QueryLabels();
   private readonly highlight = new Highlight(this.worksLayer);
   private readonly detail = new LevelOfDetail((work) => this.highlight.refresh(work, this.worksScale()));
@@ -44,7 +46,13 @@ export class ArtMap {
     this.camera = new Camera(app);
     const viewport = this.camera.viewport;
     app.stage.addChild(viewport);
-    viewport.addChild(makeGround(), this.worksLayer, this.labels.leaders, this.labels.pills);
+    viewport.addChild(
+      makeGround(),
+      this.collection.node,
+      this.worksLayer,
+      this.labels.leaders,
+      this.labels.pills,
+    );
     // Hit testing (hittest.ts) is done against plain rectangles, so pixi need not walk thousands of sprites.
     this.worksLayer.eventMode = 'none';
     this.worksLayer.interactiveChildren = false;
@@ -57,6 +65,7 @@ export class ArtMap {
 
     this.camera.showWholeWorld();
     app.ticker.add((ticker) => this.tick(ticker.deltaMS));
+    void this.collection.start();
   }
 
   static async create(host: HTMLElement): Promise<ArtMap> {
@@ -153,6 +162,11 @@ export class ArtMap {
     this.camera.showWholeWorld();
   }
 
+  /** What the collection layer draws now (for tests). */
+  collectionInfo(): CollectionInfo {
+    return this.collection.describe();
+  }
+
   /** Works on the map with their centres in CSS pixels of the page (for tests). */
   sprites(): SpriteInfo[] {
     const rect = this.app.canvas.getBoundingClientRect();
@@ -210,6 +224,8 @@ export class ArtMap {
     // Works are drawn `boost` times larger when zoomed out, so that they stay legible (see minCardPx).
     const boost = boostAt(s, this.minWorkPx());
     const list = this.workList;
+    this.collection.setDimmed(list.length > 0);
+    this.collection.update(this.camera.visibleBounds(), s);
     this.detail.update(list, this.camera.visibleBounds(), boost, s * boost * this.app.renderer.resolution);
     if (boost !== this.boost) {
       this.boost = boost;

@@ -1,5 +1,6 @@
 """The canvas gallery end to end (issue 6): real headless Chromium against a real `artsearch serve`."""
 
+import io
 import math
 import os
 import shutil
@@ -9,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PAGE_TIMEOUT_MS, wait_until_idle
@@ -199,3 +201,18 @@ def test_two_queries_accumulate_and_screenshot(page: Page, api: httpx.Client, tm
     if target := os.environ.get("ARTSEARCH_SCREENSHOT_DIR"):
         Path(target).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(target) / shot.name)
+
+
+def test_first_load_draws_the_whole_collection_and_its_region_labels(page: Page, api: httpx.Client) -> None:
+    info = api.get("/api/map").json()
+    page.wait_for_function("() => (window.__artsearch.collection()?.worksDrawn ?? 0) > 0", timeout=PAGE_TIMEOUT_MS)
+    drawn = page.evaluate("window.__artsearch.collection()")
+    assert drawn["version"] == info["version"] and drawn["tilesDrawn"] >= 1
+    assert drawn["worksDrawn"] == info["placed"]  # 40 works: the tiles of the first screen list every one
+    expected = sorted(r["label"] for r in info["regions"] if r["min_zoom"] <= drawn["zoom"] <= r["max_zoom"])
+    assert sorted(drawn["labels"]) == expected
+    assert sprites(page) == []  # no query yet: the collection layer, not search results
+    canvas = page.locator("canvas").screenshot()
+    pixels = Image.open(io.BytesIO(canvas)).convert("RGB")
+    colours = pixels.resize((64, 40)).getcolors(64 * 40)
+    assert len(colours) > 200, "the first screen shows pictures, not an empty map"
