@@ -184,10 +184,21 @@ export class Camera {
     this.viewport.moveCenter(WORLD_SIZE / 2, WORLD_SIZE / 2);
   }
 
+  /**
+   * Follows the canvas to its new size keeping the world point at its centre, and everything that was in view
+   * still in view: a rotated phone or a narrower window zooms out by as much as it shrank.
+   */
   resize(width: number, height: number): void {
-    this.viewport.resize(width, height, WORLD_SIZE, WORLD_SIZE);
-    this.viewport.plugins.remove('clamp-zoom');
-    this.viewport.clampZoom({ minScale: this.minScale(), maxScale: MAX_SCALE });
+    const vp = this.viewport;
+    const { x, y } = vp.center;
+    const shrink = Math.min(1, width / Math.max(vp.screenWidth, 1), height / Math.max(vp.screenHeight, 1));
+    vp.resize(width, height, WORLD_SIZE, WORLD_SIZE);
+    vp.plugins.remove('clamp-zoom');
+    vp.clampZoom({ minScale: this.minScale(), maxScale: MAX_SCALE });
+    if (width > 0 && height > 0) {
+      vp.setZoom(clamp(vp.scale.x * shrink, this.minScale(), MAX_SCALE), false);
+      vp.moveCenter(x, y);
+    }
   }
 
   /** Ends the flight, if any, where the camera is. */

@@ -12,6 +12,7 @@ import {
 import type { CollectionInfo } from './collection';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
+import { ResultsList } from './results';
 import { truncate } from './util';
 
 /** What the read-only `window.__artsearch` hook offers browser tests. */
@@ -22,6 +23,8 @@ interface TestHook {
   sprites(): SpriteInfo[];
   /** What the whole-collection layer draws now: its map version, tile zoom, tiles, works and region labels. */
   collection(): CollectionInfo | null;
+  /** The id of the work highlighted as hovered on the map, or null. */
+  hovered(): number | null;
 }
 
 declare global {
@@ -53,6 +56,7 @@ window.__artsearch = Object.freeze({
   },
   sprites: () => mapForTests?.sprites() ?? [],
   collection: () => mapForTests?.collectionInfo() ?? null,
+  hovered: () => mapForTests?.hoveredId() ?? null,
 });
 
 const map = await ArtMap.create(byId('map')).catch((err: unknown) => {
@@ -61,6 +65,7 @@ const map = await ArtMap.create(byId('map')).catch((err: unknown) => {
 });
 mapForTests = map;
 const panel = new Panel();
+const resultsList = new ResultsList();
 
 // ---- status line ---------------------------------------------------------------------------
 
@@ -102,6 +107,7 @@ async function runSearch(spec: SearchSpec): Promise<void> {
       setStatus(`No works found ${spec.found}.`);
       return;
     }
+    resultsList.show(spec.found, results);
     updateInsets();
     const added = map.addResults(results, spec.label, 'query_point' in answer ? answer.query_point : null);
     const already = results.length - added;
@@ -194,7 +200,13 @@ function updateInsets(): void {
   if (!banner.hidden) document.body.style.setProperty('--banner-height', `${banner.offsetHeight}px`);
   // The search form plus room for the status line below it.
   const bar = form.getBoundingClientRect();
-  map.setInsets({ top: bar.bottom + 44, right: panel.isOpen ? panel.coveredWidth : 0, bottom: 56 });
+  const list = resultsList.covered();
+  map.setInsets({
+    top: bar.bottom + 44,
+    right: panel.isOpen ? panel.coveredWidth : 0,
+    bottom: Math.max(56, list.bottom),
+    left: list.left,
+  });
 }
 
 map.onCountChange = (count) => {
@@ -202,6 +214,10 @@ map.onCountChange = (count) => {
   document.body.classList.toggle('has-works', count > 0);
   hint.hidden = count > 0;
 };
+
+map.onHover = (id) => resultsList.setHovered(id);
+resultsList.onHover = (id) => map.hover(id);
+resultsList.onOpen = (result) => map.onSelect(result);
 
 map.onSelect = (result) => {
   panel.open(result);
@@ -232,6 +248,8 @@ clearButton.addEventListener('click', () => {
   searchAbort?.abort();
   panel.close();
   map.clear();
+  resultsList.clear();
+  updateInsets();
   map.fitAll();
   setStatus('');
   setUrl({});

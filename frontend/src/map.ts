@@ -25,6 +25,8 @@ export interface SpriteInfo {
 export class ArtMap {
   onSelect: (result: Result) => void = () => {};
   onCountChange: (count: number) => void = () => {};
+  /** The pointer moved onto a work (its id) or off every work (null). */
+  onHover: (id: number | null) => void = () => {};
 
   private readonly camera: Camera;
   private readonly pointer: Pointer;
@@ -37,6 +39,10 @@ export class ArtMap {
   private readonly works = new Map<number, Work>();
   /** The same works as an array, for allocation-free iteration every frame the view moves. */
   private readonly workList: Work[] = [];
+  /** The work the results list points at, highlighted while the pointer is off the map. */
+  private listHover: Work | null = null;
+  /** The id of the work under the pointer, as last told to onHover. */
+  private pointed: number | null = null;
   /** Extra scale of every work when zoomed far out (see minCardPx). */
   private boost = 1;
   /** Culling and level of detail must run again though the view has not moved. */
@@ -122,6 +128,7 @@ export class ArtMap {
   clear(): void {
     this.camera.stop();
     this.highlight.clear();
+    this.listHover = null;
     for (const work of this.workList) destroyWork(work);
     this.works.clear();
     this.workList.length = 0;
@@ -136,6 +143,12 @@ export class ArtMap {
   select(id: number | null): void {
     const work = id === null ? null : (this.works.get(id) ?? null);
     this.highlight.select(work, this.worksScale());
+  }
+
+  /** Highlights a work as if the pointer were on it (the results list's hover and focus), or none. */
+  hover(id: number | null): void {
+    this.listHover = id === null ? null : (this.works.get(id) ?? null);
+    this.updateHover();
   }
 
   /** Pans (without zooming) so that a work is not hidden behind the side panel or the search bar. */
@@ -160,6 +173,11 @@ export class ArtMap {
   /** Jumps (no animation) to show the whole map. */
   showWholeWorld(): void {
     this.camera.showWholeWorld();
+  }
+
+  /** The work highlighted as hovered, by the pointer or the results list (for tests). */
+  hoveredId(): number | null {
+    return this.highlight.hovered?.result.id ?? null;
   }
 
   /** What the collection layer draws now (for tests). */
@@ -244,7 +262,13 @@ export class ArtMap {
 
   private updateHover(): void {
     const { pointer } = this;
-    const work = pointer.inside && !this.camera.flying ? this.workAtScreen(pointer.x, pointer.y) : null;
+    const onMap = pointer.inside && !this.camera.flying ? this.workAtScreen(pointer.x, pointer.y) : null;
+    const pointed = onMap?.result.id ?? null;
+    if (pointed !== this.pointed) {
+      this.pointed = pointed;
+      this.onHover(pointed);
+    }
+    const work = onMap ?? this.listHover;
     const previous = this.highlight.hovered;
     if (work === previous) return;
     if (previous) {

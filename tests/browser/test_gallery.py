@@ -216,3 +216,52 @@ def test_first_load_draws_the_whole_collection_and_its_region_labels(page: Page,
     pixels = Image.open(io.BytesIO(canvas)).convert("RGB")
     colours = pixels.resize((64, 40)).getcolors(64 * 40)
     assert len(colours) > 200, "the first screen shows pictures, not an empty map"
+
+
+def test_a_search_lists_its_results_in_rank_order_beside_the_map(page: Page, api: httpx.Client) -> None:
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    expected = [result["title"] for result in text_results(api, QUERY)]
+    items = page.get_by_test_id("result")
+    expect(items).to_have_count(K)
+    assert [title.strip() for title in page.locator(".result-title").all_inner_texts()] == expected
+    first = text_results(api, QUERY)[0]["id"]
+    items.first.hover()  # the list mirrors the map: its work is highlighted there
+    page.wait_for_function("id => window.__artsearch.hovered() === id", arg=first)
+    page.get_by_test_id("clear-button").click()
+    expect(page.get_by_test_id("results")).to_be_hidden()
+
+
+def test_a_keyboard_walk_opens_and_closes_a_work(page: Page, api: httpx.Client) -> None:
+    results = text_results(api, QUERY)
+    page.get_by_test_id("search-input").focus()
+    page.keyboard.type(QUERY)
+    page.keyboard.press("Enter")
+    wait_until_idle(page, K)
+    for _ in range(12):  # Tab from the search box into the list
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement?.dataset.testid") == "result":
+            break
+    focused = "Number(document.activeElement.dataset.id)"
+    assert page.evaluate(focused) == results[0]["id"]
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"  # focus is visible
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == results[2]["id"]
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("panel-title")).to_have_text(results[2]["title"])
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("panel")).to_have_attribute("aria-hidden", "true")
+    assert page.evaluate(focused) == results[2]["id"]  # focus goes back where it was
+
+
+@pytest.mark.parametrize("size", [(800, 600), (390, 844)])
+def test_resizing_keeps_the_results_in_view(page: Page, size: tuple[int, int]) -> None:
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.wait_for_timeout(500)  # the canvas follows the window on its next frame
+    wait_until_idle(page, K)
+    width, height = size
+    inside = [s for s in sprites(page) if 0 <= s["screenX"] <= width and 0 <= s["screenY"] <= height]
+    assert len(inside) == K, f"{len(inside)} of {K} works in view at {width}x{height}"
