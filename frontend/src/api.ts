@@ -80,18 +80,29 @@ async function request<T>(path: string, init: RequestInit): Promise<T> {
   }
 }
 
-/** "The server answered 503: model is loading", using FastAPI's `detail` when there is one. */
+/** What a visitor reads for each failure: plain words first, the server's own reason only where it helps. */
+const PLAIN: Record<number, string> = {
+  404: 'That work is no longer in the collection.',
+  413: 'That image is too large to search with. Try a smaller one.',
+  415: 'That file is not a picture that can be searched with. Try a JPEG or PNG.',
+  429: 'Too many searches at once. Wait a moment and try again.',
+  503: 'The collection is not available right now. Try again in a moment.',
+};
+
+/** The failure in plain words; a 422 says what was wrong with the request, in the server's words. */
 async function describeFailure(response: Response): Promise<string> {
   let detail = '';
   try {
     const body: unknown = await response.json();
     detail = formatDetail((body as { detail?: unknown } | null)?.detail);
   } catch {
-    // Not JSON (a proxy's HTML page, say): the status line is all we have.
+    // Not JSON (a proxy's HTML page, say): the status is all we have.
   }
-  const status = `The server answered ${response.status}`;
-  if (detail) return `${status}: ${detail}`;
-  return response.statusText ? `${status} ${response.statusText}.` : `${status}.`;
+  const plain = PLAIN[response.status];
+  if (plain) return plain;
+  if (response.status === 422) return detail ? `That search could not be run: ${detail}.` : 'That search could not be run.';
+  if (response.status >= 500) return 'Something went wrong on the server. Try again in a moment.';
+  return `That did not work (error ${response.status}). Try again.`;
 }
 
 function formatDetail(detail: unknown): string {

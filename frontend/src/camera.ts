@@ -25,6 +25,13 @@ export interface Bounds {
   maxY: number;
 }
 
+/** A view of the map: the point at the screen's centre (both in [0, 1]) and the zoom (screen px per world unit). */
+export interface MapView {
+  x: number;
+  y: number;
+  scale: number;
+}
+
 /** How the view changed between two frames: zoomed (and maybe moved), or only moved (panned, resized). */
 type ViewChange = 'zoomed' | 'moved' | null;
 
@@ -175,6 +182,19 @@ export class Camera {
   /** Flies to show the whole map. */
   frameWorld(): void {
     this.flyToFrame(WORLD_SIZE / 2, WORLD_SIZE / 2, this.fitScale(WORLD_SIZE, WORLD_SIZE, false));
+  }
+
+  /** Where the camera looks: the map point (in [0, 1]) at the screen's centre, and the zoom. */
+  view(): MapView {
+    const { x, y } = this.viewport.center;
+    return { x: x / WORLD_SIZE, y: y / WORLD_SIZE, scale: this.viewport.scale.x };
+  }
+
+  /** Jumps (no animation) to a view. */
+  setView(view: MapView): void {
+    this.stop();
+    this.viewport.setZoom(clamp(view.scale, this.minScale(), MAX_SCALE), true);
+    this.viewport.moveCenter(view.x * WORLD_SIZE, view.y * WORLD_SIZE);
   }
 
   /** Jumps (no animation) to show the whole map. */

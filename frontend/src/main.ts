@@ -10,6 +10,7 @@ import {
   type SearchAnswer,
 } from './api';
 import type { CollectionInfo } from './collection';
+import type { MapView } from './camera';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
 import { ResultsList } from './results';
@@ -25,6 +26,8 @@ interface TestHook {
   collection(): CollectionInfo | null;
   /** The id of the work highlighted as hovered on the map, or null. */
   hovered(): number | null;
+  /** Where the camera looks: the map point at the screen's centre and the zoom. */
+  view(): MapView | null;
 }
 
 declare global {
@@ -57,6 +60,7 @@ window.__artsearch = Object.freeze({
   sprites: () => mapForTests?.sprites() ?? [],
   collection: () => mapForTests?.collectionInfo() ?? null,
   hovered: () => mapForTests?.hoveredId() ?? null,
+  view: () => mapForTests?.view() ?? null,
 });
 
 const map = await ArtMap.create(byId('map')).catch((err: unknown) => {
@@ -130,31 +134,55 @@ function quote(text: string): string {
   return `“${truncate(text, 60)}”`;
 }
 
-function searchByText(q: string, updateUrl = true): void {
-  const query = q.trim();
-  if (!query) {
+// ---- searches the URL names -----------------------------------------------------------------
+
+/** A search a link can name: a text, or "more like" a stored work (an uploaded image cannot be in a URL). */
+type Query = { kind: 'q'; text: string } | { kind: 'like'; id: number };
+
+/** The searches on the map, in the order they were made, and the open work: what the URL says. */
+let queries: Query[] = [];
+let openWork: number | null = null;
+/** True while the page rebuilds what a URL names: nothing it does is written back. */
+let restoring = false;
+let viewTimer: number | undefined;
+/** True once the visitor has panned or zoomed: from then on the URL names the view too. */
+let userMoved = false;
+
+function searchByText(q: string): void {
+  const text = q.trim();
+  if (!text) {
     setStatus('Type what you are looking for, for example “a gloomy landscape in winter”.');
     input.focus();
     return;
   }
-  if (updateUrl) setUrl({ q: query });
-  void runSearch({
-    busy: `Searching for ${quote(query)}…`,
-    label: quote(query),
-    found: `for ${quote(query)}`,
-    fetch: (signal) => searchText(query, signal),
-  });
+  queries.push({ kind: 'q', text });
+  writeUrl('push');
+  void runSearch(textSearch(text));
 }
 
-function searchLike(work: { id: number; title: string | null }, updateUrl = true): void {
+function searchLike(work: { id: number; title: string | null }): void {
+  queries.push({ kind: 'like', id: work.id });
+  writeUrl('push');
+  void runSearch(likeSearch(work));
+}
+
+function textSearch(text: string): SearchSpec {
+  return {
+    busy: `Searching for ${quote(text)}…`,
+    label: quote(text),
+    found: `for ${quote(text)}`,
+    fetch: (signal) => searchText(text, signal),
+  };
+}
+
+function likeSearch(work: { id: number; title: string | null }): SearchSpec {
   const name = work.title ? quote(work.title) : `work #${work.id}`;
-  if (updateUrl) setUrl({ similar: String(work.id) });
-  void runSearch({
+  return {
     busy: `Looking for works like ${name}…`,
     label: `like ${name}`,
     found: `like ${name}`,
     fetch: (signal) => searchSimilar(work.id, signal),
-  });
+  };
 }
 
 function searchByImage(file: File): void {
@@ -167,30 +195,90 @@ function searchByImage(file: File): void {
   });
 }
 
-/** Opens a shared link: `?q=text` or `?similar=id`. */
-async function runFromUrl(): Promise<void> {
+/** What a URL names: `q=text` and `like=id` (in order; `similar=id` from older links), `work=id`, `view=x,y,zoom`. */
+function readUrl(): { queries: Query[]; work: number | null; view: MapView | null } {
   const params = new URLSearchParams(location.search);
-  const q = params.get('q');
-  const similar = Number(params.get('similar'));
-  if (q) {
-    input.value = q;
-    searchByText(q, false);
-  } else if (Number.isInteger(similar) && similar > 0) {
-    inFlight++;
-    try {
-      // The title makes a better label than the id; without it the search still runs.
-      const art = await getArtwork(similar).catch(() => null);
-      searchLike(art ?? { id: similar, title: null }, false);
-    } finally {
-      inFlight--;
+  const named: Query[] = [];
+  for (const [key, value] of params) {
+    const id = Number(value);
+    if (key === 'q' && value.trim()) named.push({ kind: 'q', text: value.trim() });
+    else if ((key === 'like' || key === 'similar') && Number.isInteger(id) && id > 0) named.push({ kind: 'like', id });
+  }
+  const work = Number(params.get('work'));
+  const [x, y, scale] = (params.get('view') ?? '').split(',').map(Number);
+  const view = [x, y, scale].every(Number.isFinite) && scale > 0 ? { x, y, scale } : null;
+  return { queries: named, work: Number.isInteger(work) && work > 0 ? work : null, view };
+}
+
+/** The URL of what is on screen now: the searches, the open work and the view. */
+function currentUrl(): string {
+  const params = new URLSearchParams();
+  for (const query of queries) params.append(query.kind, query.kind === 'q' ? query.text : String(query.id));
+  if (openWork !== null) params.set('work', String(openWork));
+  if (queries.length || openWork !== null || userMoved) {
+    const { x, y, scale } = map.view();
+    params.set('view', `${x.toFixed(4)},${y.toFixed(4)},${scale.toPrecision(4)}`);
+  }
+  const search = params.toString();
+  return `${location.pathname}${search ? `?${search}` : ''}`;
+}
+
+/** A new history entry for a new search or an opened work; the view is kept up to date in place. */
+function writeUrl(how: 'push' | 'replace'): void {
+  if (restoring) return;
+  const url = currentUrl();
+  if (url === `${location.pathname}${location.search}`) return;
+  if (how === 'push') history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+/** Rebuilds what the URL names: its searches in order (only when they differ), its open work, its view. */
+async function restoreFromUrl(): Promise<void> {
+  const wanted = readUrl();
+  restoring = true;
+  inFlight++;
+  try {
+    if (!sameQueries(wanted.queries, queries)) {
+      searchAbort?.abort();
+      panel.close();
+      map.clear();
+      resultsList.clear();
+      queries = [];
+      for (const query of wanted.queries) {
+        queries.push(query);
+        if (query.kind === 'q') {
+          input.value = query.text;
+          await runSearch(textSearch(query.text));
+        } else {
+          // The title makes a better label than the id; without it the search still runs.
+          const art = await getArtwork(query.id).catch(() => null);
+          await runSearch(likeSearch(art ?? { id: query.id, title: null }));
+        }
+      }
+      updateInsets();
     }
+    await openFromUrl(wanted.work);
+    if (wanted.view) map.setView(wanted.view);
+  } finally {
+    inFlight--;
+    restoring = false;
   }
 }
 
-function setUrl(params: Record<string, string>): void {
-  const search = new URLSearchParams(params).toString();
-  const url = `${location.pathname}${search ? `?${search}` : ''}`;
-  if (url !== `${location.pathname}${location.search}`) history.pushState(null, '', url);
+function sameQueries(a: readonly Query[], b: readonly Query[]): boolean {
+  return a.length === b.length && a.every((q, i) => JSON.stringify(q) === JSON.stringify(b[i]));
+}
+
+/** Opens the work a URL names (from the map, else from the API), or closes the panel. */
+async function openFromUrl(id: number | null): Promise<void> {
+  if (id === null) {
+    panel.close();
+    return;
+  }
+  if (openWork === id && panel.isOpen) return;
+  const result = map.resultById(id) ?? (await getArtwork(id).then((art) => ({ ...art, score: 0 })).catch(() => null));
+  if (result) map.onSelect(result);
+  else setStatus(`Work #${id} is no longer in the collection.`, 'error');
 }
 
 // ---- chrome --------------------------------------------------------------------------------
@@ -219,7 +307,19 @@ map.onHover = (id) => resultsList.setHovered(id);
 resultsList.onHover = (id) => map.hover(id);
 resultsList.onOpen = (result) => map.onSelect(result);
 
+for (const gesture of ['pointerdown', 'wheel'] as const) {
+  byId('map').addEventListener(gesture, () => (userMoved = true), { passive: true });
+}
+
+map.onViewChange = () => {
+  if (restoring) return;
+  window.clearTimeout(viewTimer);
+  viewTimer = window.setTimeout(() => writeUrl('replace'), 400);
+};
+
 map.onSelect = (result) => {
+  openWork = result.id;
+  writeUrl('push');
   panel.open(result);
   map.select(result.id);
   updateInsets();
@@ -228,6 +328,8 @@ map.onSelect = (result) => {
 
 panel.onMoreLikeThis = (result) => searchLike(result);
 panel.onClose = () => {
+  openWork = null;
+  writeUrl('push');
   map.select(null);
   updateInsets();
 };
@@ -245,6 +347,9 @@ for (const example of document.querySelectorAll<HTMLButtonElement>('.example')) 
 }
 
 clearButton.addEventListener('click', () => {
+  queries = [];
+  openWork = null;
+  userMoved = false;
   searchAbort?.abort();
   panel.close();
   map.clear();
@@ -252,7 +357,7 @@ clearButton.addEventListener('click', () => {
   updateInsets();
   map.fitAll();
   setStatus('');
-  setUrl({});
+  writeUrl('push');
   input.focus();
 });
 
@@ -311,7 +416,12 @@ window.addEventListener('paste', (e) => {
   }
 });
 
-window.addEventListener('popstate', () => void runFromUrl());
+// One restore at a time: back twice in a row rebuilds the second entry after the first, never both at once.
+let restores = Promise.resolve();
+window.addEventListener('popstate', () => {
+  inFlight++; // at once: the page is busy from the moment the entry changes
+  restores = restores.then(restoreFromUrl).finally(() => inFlight--);
+});
 window.addEventListener('resize', updateInsets);
 
 // ---- start ---------------------------------------------------------------------------------
@@ -337,7 +447,7 @@ try {
   await Promise.race([checkHealth(), new Promise((resolve) => setTimeout(resolve, 2500))]);
   updateInsets();
   map.showWholeWorld();
-  await runFromUrl();
+  await restoreFromUrl();
 } finally {
   inFlight--;
   started = true;

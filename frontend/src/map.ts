@@ -1,7 +1,7 @@
 /** ArtMap, the one object main.ts and the test hook use: the map's modules composed into a canvas. */
 import { Container, type Application } from 'pixi.js';
 import type { Point, Result } from './api';
-import { Camera, type Insets } from './camera';
+import { Camera, type Insets, type MapView } from './camera';
 import { CollectionLayer, type CollectionInfo } from './collection';
 import { LevelOfDetail, boostAt, minCardPx } from './detail';
 import { Highlight } from './highlight';
@@ -25,6 +25,8 @@ export interface SpriteInfo {
 export class ArtMap {
   onSelect: (result: Result) => void = () => {};
   onCountChange: (count: number) => void = () => {};
+  /** The camera moved (called on every frame it moves). */
+  onViewChange: () => void = () => {};
   /** The pointer moved onto a work (its id) or off every work (null). */
   onHover: (id: number | null) => void = () => {};
 
@@ -170,6 +172,21 @@ export class ArtMap {
     else this.frame(this.workList, null);
   }
 
+  /** Where the camera looks now. */
+  view(): MapView {
+    return this.camera.view();
+  }
+
+  /** Jumps (no animation) to a view, e.g. one a shared link names. */
+  setView(view: MapView): void {
+    this.camera.setView(view);
+  }
+
+  /** A result on the map, by id. */
+  resultById(id: number): Result | null {
+    return this.works.get(id)?.result ?? null;
+  }
+
   /** Jumps (no animation) to show the whole map. */
   showWholeWorld(): void {
     this.camera.showWholeWorld();
@@ -230,6 +247,7 @@ export class ArtMap {
     this.camera.step(dt);
     this.animations.step(dt, this.boost);
     const change = this.camera.viewChange();
+    if (change) this.onViewChange();
     if (change || this.viewDirty) {
       this.viewDirty = false;
       this.updateView(change === 'zoomed');

@@ -94,7 +94,7 @@ def test_query_draws_sprites_where_the_api_places_them(page: Page, api: httpx.Cl
     for sprite in drawn:
         assert (sprite["x"], sprite["y"]) == pytest.approx(expected[sprite["id"]], abs=1e-9)
         assert 0 <= sprite["screenX"] <= VIEWPORT[0] and 0 <= sprite["screenY"] <= VIEWPORT[1], "framed in view"
-    assert parse_qs(urlsplit(page.url).query) == {"q": [QUERY]}
+    assert parse_qs(urlsplit(page.url).query)["q"] == [QUERY]  # with the view: a link shows what is on screen
     expect(page.get_by_test_id("status")).to_have_text(f"{K} works for “{QUERY}”.")
     expect(page.get_by_test_id("count")).to_have_text(f"{K} works on the canvas")
 
@@ -127,7 +127,8 @@ def test_more_like_this_adds_the_similar_works(page: Page, api: httpx.Client) ->
 
     assert len(expected) > len(before)
     assert drawn_ids(page) == expected
-    assert parse_qs(urlsplit(page.url).query) == {"similar": [str(sprite["id"])]}
+    params = parse_qs(urlsplit(page.url).query)
+    assert (params["q"], params["like"]) == ([QUERY], [str(sprite["id"])])  # every search on the map, in order
 
 
 def test_an_uploaded_image_adds_works(page: Page, api: httpx.Client) -> None:
@@ -156,7 +157,7 @@ def test_a_failing_api_shows_an_error_not_a_blank_page(page: Page, api: httpx.Cl
     page.route(is_search, lambda route: route.fulfill(status=503, json={"detail": detail}))
     search(page, QUERY)
     status = page.get_by_test_id("status")
-    expect(status).to_have_text(f"The server answered 503: {detail}")
+    expect(status).to_have_text("The collection is not available right now. Try again in a moment.")
     expect(status).to_have_attribute("data-kind", "error")
     wait_until_idle(page, 0)
     expect(page.locator("#map canvas")).to_be_visible()
@@ -265,3 +266,48 @@ def test_resizing_keeps_the_results_in_view(page: Page, size: tuple[int, int]) -
     width, height = size
     inside = [s for s in sprites(page) if 0 <= s["screenX"] <= width and 0 <= s["screenY"] <= height]
     assert len(inside) == K, f"{len(inside)} of {K} works in view at {width}x{height}"
+
+
+def view_of(page: Page) -> dict[str, float]:
+    return page.evaluate("window.__artsearch.view()")
+
+
+def same_view(a: dict[str, float], b: dict[str, float]) -> bool:
+    return abs(a["x"] - b["x"]) < 1e-3 and abs(a["y"] - b["y"]) < 1e-3 and abs(a["scale"] / b["scale"] - 1) < 1e-2
+
+
+def test_the_url_restores_the_queries_the_open_work_and_the_view(page: Page, api: httpx.Client) -> None:
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    first_ids = drawn_ids(page)
+    search(page, SECOND_QUERY)
+    wait_until_idle(page)
+    both_ids = drawn_ids(page)
+    page.get_by_test_id("result").nth(1).click()
+    title = page.get_by_test_id("panel-title")
+    opened = title.inner_text()
+    page.locator("#zoom-in").click()
+    wait_until_idle(page)
+    page.wait_for_function("() => new URLSearchParams(location.search).has('view')")
+    page.wait_for_timeout(600)  # the view is written once the camera has rested
+    params = parse_qs(urlsplit(page.url).query)
+    assert params["q"] == [QUERY, SECOND_QUERY] and len(params["work"]) == 1
+    view = view_of(page)
+
+    page.reload()
+    wait_until_idle(page, len(both_ids))
+    assert drawn_ids(page) == both_ids
+    expect(title).to_have_text(opened)
+    assert same_view(view_of(page), view), (view_of(page), view)
+
+    page.go_back()  # before the work was opened: the same searches, the panel closed
+    wait_until_idle(page, len(both_ids))
+    expect(page.get_by_test_id("panel")).to_have_attribute("aria-hidden", "true")
+    page.go_back()  # before the second search
+    wait_until_idle(page, len(first_ids))
+    assert drawn_ids(page) == first_ids
+    page.go_forward()
+    page.go_forward()
+    wait_until_idle(page, len(both_ids))
+    expect(title).to_have_text(opened)
+    assert drawn_ids(page) == both_ids and same_view(view_of(page), view)
