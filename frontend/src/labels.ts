@@ -41,6 +41,11 @@ export class QueryLabels {
     }
   }
 
+  /** Each label's text and anchor, in world units (for tests). */
+  anchors(): { text: string; x: number; y: number }[] {
+    return [...this.byText].map(([text, label]) => ({ text, x: label.x, y: label.y }));
+  }
+
   /** Labels `text` at a world point, moving its label there if it has one; `scale` is the current zoom. */
   place(text: string, anchor: { x: number; y: number }, scale: number): void {
     this.dirty = true;

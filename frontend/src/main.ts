@@ -28,6 +28,8 @@ interface TestHook {
   hovered(): number | null;
   /** Where the camera looks: the map point at the screen's centre and the zoom. */
   view(): MapView | null;
+  /** Each query label's text and the map point (in [0, 1]) it is anchored at. */
+  labels(): { text: string; x: number; y: number }[];
 }
 
 declare global {
@@ -61,6 +63,7 @@ window.__artsearch = Object.freeze({
   collection: () => mapForTests?.collectionInfo() ?? null,
   hovered: () => mapForTests?.hoveredId() ?? null,
   view: () => mapForTests?.view() ?? null,
+  labels: () => mapForTests?.labelAnchors() ?? [],
 });
 
 const map = await ArtMap.create(byId('map')).catch((err: unknown) => {

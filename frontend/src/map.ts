@@ -8,7 +8,7 @@ import { Highlight } from './highlight';
 import { Pointer, workAt } from './hittest';
 import { QueryLabels } from './labels';
 import { createApplication } from './renderer';
-import { centroid, isUnit, spiral } from './util';
+import { centroid, isUnit, scoreCentre, spiral } from './util';
 import { WorkAnimations, boundsOf, createWork, destroyWork, staggerMs, type Work } from './works';
 import { CARD_SIZE, WORLD_SIZE, makeGround } from './world';
 
@@ -116,9 +116,11 @@ export class ArtMap {
     });
     if (added) this.onCountChange(this.works.size);
 
-    const anchor =
-      queryPoint && isUnit(queryPoint.x) && isUnit(queryPoint.y)
-        ? { x: queryPoint.x * WORLD_SIZE, y: queryPoint.y * WORLD_SIZE }
+    // The label sits among the best hits, not where the query's own vector projects (see scoreCentre).
+    const anchor = placed.length
+      ? scaled(scoreCentre(placed))
+      : queryPoint && isUnit(queryPoint.x) && isUnit(queryPoint.y)
+        ? scaled(queryPoint)
         : centroid(batch.map((w) => w.node));
     this.labels.place(label, anchor, this.camera.scale);
     this.frame(batch, anchor);
@@ -195,6 +197,11 @@ export class ArtMap {
   /** The work highlighted as hovered, by the pointer or the results list (for tests). */
   hoveredId(): number | null {
     return this.highlight.hovered?.result.id ?? null;
+  }
+
+  /** Each query label's text and anchor on the map, in [0, 1] (for tests). */
+  labelAnchors(): { text: string; x: number; y: number }[] {
+    return this.labels.anchors().map((a) => ({ text: a.text, x: a.x / WORLD_SIZE, y: a.y / WORLD_SIZE }));
   }
 
   /** What the collection layer draws now (for tests). */
@@ -300,6 +307,11 @@ export class ArtMap {
     this.highlight.hover(work, this.worksScale());
     pointer.setCursor(work ? 'pointer' : '');
   }
+}
+
+/** A point of the unit map in world units. */
+function scaled(p: { x: number; y: number }): { x: number; y: number } {
+  return { x: p.x * WORLD_SIZE, y: p.y * WORLD_SIZE };
 }
 
 /** A result with its place on the map: both coordinates in [0, 1]. */

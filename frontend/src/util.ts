@@ -25,6 +25,27 @@ export function centroid(points: readonly { x: number; y: number }[]): { x: numb
   return { x: x / points.length, y: y / points.length };
 }
 
+/**
+ * The score-weighted centre of a query's hits: where its label belongs. CLIP's text vectors sit apart from its image
+ * vectors (the "modality gap"), so the projected query lands away from its matches; its best hits do not. Weights
+ * rise from a tenth of the score range for the last hit to 1.1 of it for the first, so the best hits pull most.
+ */
+export function scoreCentre(hits: readonly { x: number; y: number; score: number }[]): { x: number; y: number } {
+  const scores = hits.map((h) => h.score);
+  const low = Math.min(...scores);
+  const range = Math.max(...scores) - low || 1;
+  let x = 0;
+  let y = 0;
+  let total = 0;
+  for (const h of hits) {
+    const w = (h.score - low) / range + 0.1;
+    x += w * h.x;
+    y += w * h.y;
+    total += w;
+  }
+  return { x: x / total, y: y / total };
+}
+
 /** The i-th point of a golden-angle spiral around (cx, cy), kept inside the unit square. */
 export function spiral(cx: number, cy: number, i: number, step: number): [number, number] {
   const r = step * Math.sqrt(i + 1);

@@ -311,3 +311,17 @@ def test_the_url_restores_the_queries_the_open_work_and_the_view(page: Page, api
     wait_until_idle(page, len(both_ids))
     expect(title).to_have_text(opened)
     assert drawn_ids(page) == both_ids and same_view(view_of(page), view)
+
+
+def test_a_query_s_label_sits_among_its_best_results(page: Page, api: httpx.Client) -> None:
+    answer = api.get("/api/search", params={"q": QUERY, "k": K}).json()
+    hits = answer["results"]
+    low, high = min(h["score"] for h in hits), max(h["score"] for h in hits)
+    weights = [(h["score"] - low) / ((high - low) or 1) + 0.1 for h in hits]
+    expected = [sum(w * h[axis] for w, h in zip(weights, hits, strict=True)) / sum(weights) for axis in ("x", "y")]
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    (label,) = page.evaluate("window.__artsearch.labels()")
+    assert (label["x"], label["y"]) == pytest.approx(expected, abs=1e-6)
+    for axis in ("x", "y"):  # among the hits, wherever the query's own vector projects (the modality gap)
+        assert min(h[axis] for h in hits) <= label[axis] <= max(h[axis] for h in hits)
