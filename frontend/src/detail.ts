@@ -99,6 +99,19 @@ export class LevelOfDetail {
     if (this.fullCount > FULL_KEEP) this.evictFull(works);
   }
 
+  /** Gives back the textures of a work taken off the map. */
+  forget(work: Work): void {
+    if (work.fullReq) work.fullReq.cancelled = true;
+    if (work.thumb) this.thumbs.release(work.thumb);
+    if (work.full) {
+      this.fulls.release(work.full);
+      this.fullCount--;
+    }
+    work.thumb = null;
+    work.full = null;
+    work.fullReq = null;
+  }
+
   /** Drops every pending download and frees every texture. */
   clear(): void {
     this.thumbs.clear();

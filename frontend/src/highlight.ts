@@ -56,6 +56,12 @@ export class Highlight {
     if (Math.abs(Math.log(scale / this.drawnScale)) > 0.08) this.draw(scale, false);
   }
 
+  /** Takes the decorations off a work about to be destroyed (they are shared, and would go with it). */
+  forget(work: Work): void {
+    if (work === this.hoveredWork) this.hover(null, 0);
+    if (work === this.selected) this.select(null, 0);
+  }
+
   /** Forgets both works and takes the decorations off them, so that destroying the works spares them. */
   clear(): void {
     this.hoveredWork = null;

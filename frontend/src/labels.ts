@@ -21,6 +21,8 @@ interface Label {
   readonly h: number;
   /** Which candidate offset the pill sits at (see labelOffset); -1 before the first layout. */
   slot: number;
+  /** Its query's colour: the pill's outline, the leader and the dot. */
+  readonly colour: number;
 }
 
 /** Every query's label, a constant size on screen whatever the zoom. */
@@ -46,8 +48,8 @@ export class QueryLabels {
     return [...this.byText].map(([text, label]) => ({ text, x: label.x, y: label.y }));
   }
 
-  /** Labels `text` at a world point, moving its label there if it has one; `scale` is the current zoom. */
-  place(text: string, anchor: { x: number; y: number }, scale: number): void {
+  /** Labels `text` at a world point in its query's colour, moving its label there if it has one. */
+  place(text: string, anchor: { x: number; y: number }, scale: number, colour: number = ACCENT): void {
     this.dirty = true;
     const existing = this.byText.get(text);
     if (existing) {
@@ -71,7 +73,7 @@ export class QueryLabels {
     const body = new Graphics()
       .roundRect(-w / 2, -h / 2, w, h, h / 2)
       .fill({ color: 0x121316, alpha: 0.88 })
-      .stroke({ color: ACCENT, alpha: 0.55, width: 1 });
+      .stroke({ color: colour, alpha: 0.85, width: 1.5 });
     caption.position.set(-caption.width / 2, -h / 2 + padY);
     const inner = new Container();
     inner.addChild(body, caption);
@@ -82,7 +84,7 @@ export class QueryLabels {
       c.position.set(anchor.x, anchor.y);
       c.scale.set(inv);
     }
-    const label: Label = { x: anchor.x, y: anchor.y, leader, pill, w, h, slot: -1 };
+    const label: Label = { x: anchor.x, y: anchor.y, leader, pill, w, h, slot: -1, colour };
     this.byText.set(text, label);
     this.list.push(label);
     this.leaders.addChild(leader);
@@ -102,6 +104,17 @@ export class QueryLabels {
       this.dirty = false;
       this.layout(scale);
     }
+  }
+
+  /** Removes one query's label. */
+  remove(text: string): void {
+    const label = this.byText.get(text);
+    if (!label) return;
+    label.leader.destroy();
+    label.pill.destroy({ children: true });
+    this.byText.delete(text);
+    this.list.splice(this.list.indexOf(label), 1);
+    this.dirty = true;
   }
 
   /** Removes every label. */
@@ -177,9 +190,9 @@ export class QueryLabels {
         .clear()
         .moveTo(0, Math.sign(dy) * 4)
         .lineTo(0, edge)
-        .stroke({ color: ACCENT, alpha: 0.7, width: 1 })
+        .stroke({ color: l.colour, alpha: 0.8, width: 1 })
         .circle(0, 0, 4)
-        .fill({ color: ACCENT });
+        .fill({ color: l.colour });
     }
   }
 }

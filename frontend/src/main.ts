@@ -13,6 +13,7 @@ import type { CollectionInfo } from './collection';
 import type { MapView } from './camera';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
+import { SearchChips, type SearchChip } from './chips';
 import { ResultsList } from './results';
 import { truncate } from './util';
 
@@ -48,6 +49,7 @@ const hintText = byId('hint-text');
 const countEl = byId('count');
 const clearButton = byId<HTMLButtonElement>('clear-button');
 const dropzone = byId('dropzone');
+const chipsEl = byId('chips');
 
 let started = false;
 let inFlight = 0;
@@ -73,6 +75,9 @@ const map = await ArtMap.create(byId('map')).catch((err: unknown) => {
 mapForTests = map;
 const panel = new Panel();
 const resultsList = new ResultsList();
+const chips = new SearchChips();
+/** The query each chip stands for, when a URL can name it. */
+const chipQueries = new Map<string, Query>();
 
 // ---- status line ---------------------------------------------------------------------------
 
@@ -96,6 +101,8 @@ interface SearchSpec {
   label: string;
   /** "20 works {found}" / "No works found {for}". */
   found: string;
+  /** What the URL names it by (null: an uploaded image, which a URL cannot hold). */
+  query: Query | null;
   fetch: (signal: AbortSignal) => Promise<SearchAnswer>;
 }
 
@@ -114,9 +121,12 @@ async function runSearch(spec: SearchSpec): Promise<void> {
       setStatus(`No works found ${spec.found}.`);
       return;
     }
+    const chip = chips.add(spec.label, spec.found, results);
+    if (spec.query) chipQueries.set(chip.label, spec.query);
     resultsList.show(spec.found, results);
     updateInsets();
-    const added = map.addResults(results, spec.label, 'query_point' in answer ? answer.query_point : null);
+    const point = 'query_point' in answer ? answer.query_point : null;
+    const added = map.addResults(results, spec.label, point, chip.colour);
     const already = results.length - added;
     const works = `${results.length} ${results.length === 1 ? 'work' : 'works'}`;
     setStatus(
@@ -158,19 +168,22 @@ function searchByText(q: string): void {
     input.focus();
     return;
   }
-  queries.push({ kind: 'q', text });
+  const query: Query = { kind: 'q', text };
+  queries.push(query);
   writeUrl('push');
-  void runSearch(textSearch(text));
+  void runSearch(textSearch(text, query));
 }
 
 function searchLike(work: { id: number; title: string | null }): void {
-  queries.push({ kind: 'like', id: work.id });
+  const query: Query = { kind: 'like', id: work.id };
+  queries.push(query);
   writeUrl('push');
-  void runSearch(likeSearch(work));
+  void runSearch(likeSearch(work, query));
 }
 
-function textSearch(text: string): SearchSpec {
+function textSearch(text: string, query: Query): SearchSpec {
   return {
+    query,
     busy: `Searching for ${quote(text)}…`,
     label: quote(text),
     found: `for ${quote(text)}`,
@@ -178,9 +191,10 @@ function textSearch(text: string): SearchSpec {
   };
 }
 
-function likeSearch(work: { id: number; title: string | null }): SearchSpec {
+function likeSearch(work: { id: number; title: string | null }, query: Query): SearchSpec {
   const name = work.title ? quote(work.title) : `work #${work.id}`;
   return {
+    query,
     busy: `Looking for works like ${name}…`,
     label: `like ${name}`,
     found: `like ${name}`,
@@ -191,6 +205,7 @@ function likeSearch(work: { id: number; title: string | null }): SearchSpec {
 function searchByImage(file: File): void {
   const name = file.name || 'your image';
   void runSearch({
+    query: null,
     busy: `Searching for works like ${name}…`,
     label: `image: ${name}`,
     found: `like ${name}`,
@@ -244,18 +259,16 @@ async function restoreFromUrl(): Promise<void> {
     if (!sameQueries(wanted.queries, queries)) {
       searchAbort?.abort();
       panel.close();
-      map.clear();
-      resultsList.clear();
-      queries = [];
+      clearSearches();
       for (const query of wanted.queries) {
         queries.push(query);
         if (query.kind === 'q') {
           input.value = query.text;
-          await runSearch(textSearch(query.text));
+          await runSearch(textSearch(query.text, query));
         } else {
           // The title makes a better label than the id; without it the search still runs.
           const art = await getArtwork(query.id).catch(() => null);
-          await runSearch(likeSearch(art ?? { id: query.id, title: null }));
+          await runSearch(likeSearch(art ?? { id: query.id, title: null }, query));
         }
       }
       updateInsets();
@@ -267,6 +280,37 @@ async function restoreFromUrl(): Promise<void> {
     restoring = false;
   }
 }
+
+/** Takes every search off the map, its chips and list with it. */
+function clearSearches(): void {
+  queries = [];
+  map.clear();
+  resultsList.clear();
+  chips.clear();
+  chipQueries.clear();
+}
+
+/** One search off the map: its chip, its label, its works no other search holds, and its place in the URL. */
+function removeSearch(chip: SearchChip): void {
+  const query = chipQueries.get(chip.label);
+  if (query) queries = queries.filter((q) => JSON.stringify(q) !== JSON.stringify(query));
+  chipQueries.delete(chip.label);
+  chips.remove(chip);
+  map.removeQuery(chip.label);
+  if (openWork !== null && map.resultById(openWork) === null) panel.close();
+  const last = chips.all.at(-1);
+  if (last) resultsList.show(last.found, last.results);
+  else resultsList.clear();
+  updateInsets();
+  writeUrl('push');
+}
+
+chips.onChoose = (chip) => {
+  resultsList.show(chip.found, chip.results);
+  updateInsets();
+  map.frameQuery(chip.label);
+};
+chips.onRemove = removeSearch;
 
 function sameQueries(a: readonly Query[], b: readonly Query[]): boolean {
   return a.length === b.length && a.every((q, i) => JSON.stringify(q) === JSON.stringify(b[i]));
@@ -292,8 +336,9 @@ function updateInsets(): void {
   // The search form plus room for the status line below it.
   const bar = form.getBoundingClientRect();
   const list = resultsList.covered();
+  const chipsBottom = chipsEl.childElementCount ? chipsEl.getBoundingClientRect().bottom + 8 : 0;
   map.setInsets({
-    top: bar.bottom + 44,
+    top: Math.max(bar.bottom + 44, chipsBottom),
     right: panel.isOpen ? panel.coveredWidth : 0,
     bottom: Math.max(56, list.bottom),
     left: list.left,
@@ -350,13 +395,11 @@ for (const example of document.querySelectorAll<HTMLButtonElement>('.example')) 
 }
 
 clearButton.addEventListener('click', () => {
-  queries = [];
   openWork = null;
   userMoved = false;
   searchAbort?.abort();
+  clearSearches();
   panel.close();
-  map.clear();
-  resultsList.clear();
   updateInsets();
   map.fitAll();
   setStatus('');

@@ -39,6 +39,8 @@ export class ArtMap {
   private readonly detail = new LevelOfDetail((work) => this.highlight.refresh(work, this.worksScale()));
   private readonly animations = new WorkAnimations();
   private readonly works = new Map<number, Work>();
+  /** The ids each query (by its label) brought onto the map; a work stays while any query holds it. */
+  private readonly byQuery = new Map<string, Set<number>>();
   /** The same works as an array, for allocation-free iteration every frame the view moves. */
   private readonly workList: Work[] = [];
   /** The work the results list points at, highlighted while the pointer is off the map. */
@@ -98,7 +100,7 @@ export class ArtMap {
    * Adds a result set (skipping works already on the map), labels where the query landed and
    * flies the camera to frame it. Returns how many works were new.
    */
-  addResults(results: Result[], label: string, queryPoint: Point | null): number {
+  addResults(results: Result[], label: string, queryPoint: Point | null, colour?: number): number {
     if (results.length === 0) return 0;
     const placed = results.filter(isPlaced);
     const centre = placed.length ? centroid(placed) : { x: 0.5, y: 0.5 };
@@ -122,7 +124,8 @@ export class ArtMap {
       : queryPoint && isUnit(queryPoint.x) && isUnit(queryPoint.y)
         ? scaled(queryPoint)
         : centroid(batch.map((w) => w.node));
-    this.labels.place(label, anchor, this.camera.scale);
+    this.labels.place(label, anchor, this.camera.scale, colour);
+    this.byQuery.set(label, new Set([...(this.byQuery.get(label) ?? []), ...batch.map((w) => w.result.id)]));
     this.frame(batch, anchor);
     this.viewDirty = true;
     return added;
@@ -138,9 +141,38 @@ export class ArtMap {
     this.workList.length = 0;
     this.animations.clear();
     this.labels.clear();
+    this.byQuery.clear();
     this.detail.clear();
     this.onCountChange(0);
     this.pointer.setCursor('');
+  }
+
+  /** Flies the camera to one query's works. */
+  frameQuery(label: string): void {
+    const works = [...(this.byQuery.get(label) ?? [])].map((id) => this.works.get(id)).filter((w) => w !== undefined);
+    if (works.length) this.frame(works, null);
+  }
+
+  /** Takes one query off the map: its label, and its works that no other query brought. */
+  removeQuery(label: string): void {
+    const ids = this.byQuery.get(label);
+    if (!ids) return;
+    this.byQuery.delete(label);
+    this.labels.remove(label);
+    const kept = new Set([...this.byQuery.values()].flatMap((set) => [...set]));
+    for (const id of ids) {
+      const work = this.works.get(id);
+      if (!work || kept.has(id)) continue;
+      this.highlight.forget(work);
+      if (this.listHover === work) this.listHover = null;
+      this.animations.remove(work);
+      this.detail.forget(work);
+      destroyWork(work);
+      this.works.delete(id);
+      this.workList.splice(this.workList.indexOf(work), 1);
+    }
+    this.onCountChange(this.works.size);
+    this.viewDirty = true;
   }
 
   /** Marks a work as the selected one (outlined), or clears the selection. */

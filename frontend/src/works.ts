@@ -150,6 +150,13 @@ export class WorkAnimations {
     }
   }
 
+  /** Stops animating a work (it is leaving the map). */
+  remove(work: Work): void {
+    const at = this.moving.indexOf(work);
+    if (at >= 0) this.moving.splice(at, 1);
+    work.animating = false;
+  }
+
   clear(): void {
     this.moving.length = 0;
   }

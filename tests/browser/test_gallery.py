@@ -325,3 +325,27 @@ def test_a_query_s_label_sits_among_its_best_results(page: Page, api: httpx.Clie
     assert (label["x"], label["y"]) == pytest.approx(expected, abs=1e-6)
     for axis in ("x", "y"):  # among the hits, wherever the query's own vector projects (the modality gap)
         assert min(h[axis] for h in hits) <= label[axis] <= max(h[axis] for h in hits)
+
+
+def test_each_search_has_a_chip_that_frames_or_removes_it(page: Page, api: httpx.Client) -> None:
+    first = {r["id"] for r in text_results(api, QUERY)}
+    second = {r["id"] for r in text_results(api, SECOND_QUERY)}
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    search(page, SECOND_QUERY)
+    wait_until_idle(page, len(first | second))
+    chips = page.get_by_test_id("chip")
+    expect(chips).to_have_count(2)
+    colours = page.locator(".chip").evaluate_all("items => items.map((item) => item.style.getPropertyValue('--chip'))")
+    assert len(set(colours)) == 2  # one colour per search
+    before = view_of(page)
+    chips.first.click()  # frames the first search's works and lists them
+    wait_until_idle(page)
+    assert not same_view(view_of(page), before)
+    assert {int(i) for i in page.get_by_test_id("result").evaluate_all("b => b.map((x) => x.dataset.id)")} == first
+    page.get_by_test_id("chip-remove").first.click()
+    wait_until_idle(page, len(second))
+    assert drawn_ids(page) == second  # its works left, unless the other search holds them too
+    assert [label["text"] for label in page.evaluate("window.__artsearch.labels()")] == [f"“{SECOND_QUERY}”"]
+    assert parse_qs(urlsplit(page.url).query)["q"] == [SECOND_QUERY]
+    expect(chips).to_have_count(1)
