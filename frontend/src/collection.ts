@@ -59,8 +59,13 @@ export class CollectionLayer {
   private wanted: string[] = [];
   private zoom = 0;
   private frame = 0;
+  private shown = false;
 
-  constructor(private readonly onChange: () => void) {
+  /** `onChange` hears of every tile loaded; `onShown`, once, of the first that draws any work. */
+  constructor(
+    private readonly onChange: () => void,
+    private readonly onShown: () => void = () => {},
+  ) {
     this.node.addChild(this.tilesNode, this.labelsNode);
     this.node.eventMode = 'none';
     this.node.interactiveChildren = false;
@@ -165,6 +170,10 @@ export class CollectionLayer {
         const view: TileView = { key, z, x, y, node, works: tile.works.length, atlas, seen: this.frame };
         this.tiles.set(key, view);
         this.tilesNode.addChild(view.node);
+        if (view.works > 0 && !this.shown) {
+          this.shown = true;
+          this.onShown();
+        }
       })
       .catch(() => {
         // A tile that fails (a version moved on, a server restarting) is asked for again on the next view change.

@@ -351,6 +351,7 @@ map.onCountChange = (count) => {
   hint.hidden = count > 0;
 };
 
+map.onCollectionShown = () => document.body.classList.add('has-collection');
 map.onHover = (id) => resultsList.setHovered(id);
 resultsList.onHover = (id) => map.hover(id);
 resultsList.onOpen = (result) => map.onSelect(result);

@@ -25,6 +25,8 @@ export interface SpriteInfo {
 export class ArtMap {
   onSelect: (result: Result) => void = () => {};
   onCountChange: (count: number) => void = () => {};
+  /** The whole collection's first works are on the map. */
+  onCollectionShown: () => void = () => {};
   /** The camera moved (called on every frame it moves). */
   onViewChange: () => void = () => {};
   /** The pointer moved onto a work (its id) or off every work (null). */
@@ -33,7 +35,10 @@ export class ArtMap {
   private readonly camera: Camera;
   private readonly pointer: Pointer;
   private readonly worksLayer = new Container();
-  private readonly collection = new CollectionLayer(() => (this.viewDirty = true));
+  private readonly collection = new CollectionLayer(
+    () => (this.viewDirty = true),
+    () => this.onCollectionShown(),
+  );
   private readonly labels = new QueryLabels();
   private readonly highlight = new Highlight(this.worksLayer);
   private readonly detail = new LevelOfDetail((work) => this.highlight.refresh(work, this.worksScale()));
