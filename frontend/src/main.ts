@@ -50,6 +50,7 @@ const countEl = byId('count');
 const clearButton = byId<HTMLButtonElement>('clear-button');
 const dropzone = byId('dropzone');
 const chipsEl = byId('chips');
+const tooltip = byId('tooltip');
 
 let started = false;
 let inFlight = 0;
@@ -352,7 +353,17 @@ map.onCountChange = (count) => {
 };
 
 map.onCollectionShown = () => document.body.classList.add('has-collection');
-map.onHover = (id) => resultsList.setHovered(id);
+map.onHover = (id) => {
+  resultsList.setHovered(id);
+  const result = id === null ? null : map.resultById(id);
+  tooltip.hidden = result === null;
+  if (result) tooltip.textContent = [result.title || 'Untitled', result.maker].filter(Boolean).join(' — ');
+};
+// The hovered work's title follows the pointer, just below and right of it.
+byId('map').addEventListener('pointermove', (e) => {
+  tooltip.style.transform = `translate(${e.clientX + 14}px, ${e.clientY + 18}px)`;
+});
+byId('map').addEventListener('pointerleave', () => (tooltip.hidden = true));
 resultsList.onHover = (id) => map.hover(id);
 resultsList.onOpen = (result) => map.onSelect(result);
 

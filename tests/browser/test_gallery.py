@@ -349,3 +349,15 @@ def test_each_search_has_a_chip_that_frames_or_removes_it(page: Page, api: httpx
     assert [label["text"] for label in page.evaluate("window.__artsearch.labels()")] == [f"“{SECOND_QUERY}”"]
     assert parse_qs(urlsplit(page.url).query)["q"] == [SECOND_QUERY]
     expect(chips).to_have_count(1)
+
+
+def test_hovering_a_work_on_the_map_shows_its_title(page: Page, api: httpx.Client) -> None:
+    results = {r["id"]: r for r in text_results(api, QUERY)}
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    sprite = clickable_sprite(page, set(results))
+    page.mouse.move(sprite["screenX"], sprite["screenY"])
+    hit = results[sprite["id"]]
+    expect(page.get_by_test_id("tooltip")).to_have_text(f"{hit['title']} — {hit['maker']}")
+    page.mouse.move(5, VIEWPORT[1] // 2)  # off every work
+    expect(page.get_by_test_id("tooltip")).to_be_hidden()
