@@ -36,6 +36,23 @@ def tile_key_range(zoom: int, x: int, y: int) -> tuple[int, int]:
     return prefix << shift, ((prefix + 1) << shift) - 1
 
 
+def range_of_key(key: int, zoom: int) -> tuple[int, int]:
+    """The first and last tile key (inclusive) of the tile at this zoom that holds this key."""
+    shift = 2 * (MAX_ZOOM - zoom)
+    low = key >> shift << shift
+    return low, low + (1 << shift) - 1
+
+
+def compact_bits(codes: np.ndarray) -> np.ndarray:
+    """The even bits of each Morton code packed together (the inverse of spreading): of a code its y, of code >> 1
+    its x."""
+    v = codes.astype(np.uint64) & np.uint64(0x5555555555555555)
+    for shift, mask in ((1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F0F0F), (4, 0x00FF00FF00FF00FF),
+                        (8, 0x0000FFFF0000FFFF), (16, 0x00000000FFFFFFFF)):  # fmt: skip
+        v = (v | (v >> np.uint64(shift))) & np.uint64(mask)
+    return v.astype(np.int64)
+
+
 def _spread_bits(values: np.ndarray) -> np.ndarray:
     """The bits of each (≤ 32-bit) value moved to the even positions, zeros between them."""
     v = values.astype(np.uint64) & np.uint64(0xFFFFFFFF)

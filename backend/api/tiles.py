@@ -104,6 +104,12 @@ def map_info(conn: psycopg.Connection, version: MapVersion) -> MapInfo:
     )
 
 
+def map_body(conn: psycopg.Connection, cache: BodyCache, version: MapVersion) -> Body:
+    """The /api/map answer for this version, counted once (its counts scan every position) and then cached."""
+    build = lambda: Body.of(map_info(conn, version).model_dump_json().encode(), "application/json")  # noqa: E731
+    return cache.get_or_build(f"{version}/map", build)
+
+
 def tile_body(conn: psycopg.Connection, cache: BodyCache, version: MapVersion, z: int, x: int, y: int) -> Body:
     """The tile's JSON, from the cache or built now; TileNotFound for a tile off the map."""
     check_tile(z, x, y)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from backend.map_levels import MAX_ZOOM, TILE_CAPACITY, tile_key, tile_key_range
+from backend.map_levels import MAX_ZOOM, TILE_CAPACITY, compact_bits, range_of_key, tile_key, tile_key_range
 
 # The version a tile URL names: the projection and how often works were placed on it since its fit.
 CURRENT_MAP_VERSION = "SELECT id, revision FROM projections ORDER BY id DESC LIMIT 1"
@@ -127,17 +127,8 @@ def tile_density(conn: psycopg.Connection, projection_id: int, zoom: int, x: int
     counts = np.zeros((grid, grid), dtype=np.int64)
     if rows:
         cells = np.array([row[0] for row in rows], dtype=np.uint64)
-        counts[_compact_bits(cells), _compact_bits(cells >> np.uint64(1))] = [row[1] for row in rows]
+        counts[compact_bits(cells), compact_bits(cells >> np.uint64(1))] = [row[1] for row in rows]
     return counts
-
-
-def _compact_bits(codes: np.ndarray) -> np.ndarray:
-    """The even bits of each Morton code packed together: its y cell (and of code >> 1, its x cell)."""
-    v = codes.astype(np.uint64) & np.uint64(0x5555555555555555)
-    for shift, mask in ((1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F0F0F), (4, 0x00FF00FF00FF00FF),
-                        (8, 0x0000FFFF0000FFFF), (16, 0x00000000FFFFFFFF)):  # fmt: skip
-        v = (v | (v >> np.uint64(shift))) & np.uint64(mask)
-    return v.astype(np.int64)
 
 
 def thumbnails_of(conn: psycopg.Connection, ids: Iterable[int]) -> dict[int, bytes]:
@@ -264,13 +255,12 @@ def _listed(
     if not tiles:
         return {}
     order = sorted(tiles)
-    shifts = [2 * (MAX_ZOOM - zoom) for zoom, _ in order]
-    lows = [tiles[tile] >> shift << shift for tile, shift in zip(order, shifts, strict=True)]
+    ranges = [range_of_key(tiles[tile], tile[0]) for tile in order]
     params = {
         "projection_id": projection_id,
         "zoom": [zoom for zoom, _ in order],
-        "low": lows,
-        "high": [low + (1 << shift) - 1 for low, shift in zip(lows, shifts, strict=True)],
+        "low": [low for low, _ in ranges],
+        "high": [high for _, high in ranges],
     }
     counts = [row[0] for row in conn.execute(LISTED_IN_TILES, params).fetchall()]
     return dict(zip(order, counts, strict=True))

@@ -94,7 +94,7 @@ export interface paths {
         };
         /**
          * Current Map
-         * @description The current map version, its zoom range, tile sizes, counts and region labels (never cached: it moves).
+         * @description The current map version, its zoom range, tile sizes, counts and region labels (not cacheable: it moves).
          */
         get: operations["current_map_api_map_get"];
         put?: never;

@@ -294,7 +294,7 @@ function clearSearches(): void {
 /** One search off the map: its chip, its label, its works no other search holds, and its place in the URL. */
 function removeSearch(chip: SearchChip): void {
   const query = chipQueries.get(chip.label);
-  if (query) queries = queries.filter((q) => JSON.stringify(q) !== JSON.stringify(query));
+  if (query) queries = queries.filter((q) => !sameQuery(q, query));
   chipQueries.delete(chip.label);
   chips.remove(chip);
   map.removeQuery(chip.label);
@@ -313,8 +313,12 @@ chips.onChoose = (chip) => {
 };
 chips.onRemove = removeSearch;
 
+function sameQuery(a: Query, b: Query): boolean {
+  return a.kind === b.kind && (a.kind === 'q' ? a.text === (b as typeof a).text : a.id === (b as typeof a).id);
+}
+
 function sameQueries(a: readonly Query[], b: readonly Query[]): boolean {
-  return a.length === b.length && a.every((q, i) => JSON.stringify(q) === JSON.stringify(b[i]));
+  return a.length === b.length && a.every((q, i) => sameQuery(q, b[i]));
 }
 
 /** Opens the work a URL names (from the map, else from the API), or closes the panel. */

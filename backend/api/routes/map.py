@@ -4,13 +4,16 @@ Tile URLs name the map version, so a tile's answer never changes: it is sent wit
 browsers and CDNs for a year; an old version answers 404 and the client asks /api/map for the current one.
 """
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from psycopg_pool import ConnectionPool
 
 from backend.api.caching import conditional
 from backend.api.deps import PoolDep, TileCacheDep
 from backend.api.schemas import ErrorBody, MapInfo, Tile
-from backend.api.tiles import TileNotFound, atlas_body, map_info, require_version, tile_body
+from backend.api.tiles import Body, BodyCache, TileNotFound, atlas_body, map_body, require_version, tile_body
 from backend.store.tiles import current_map_version
 
 router = APIRouter(prefix="/api/map", tags=["map"])
@@ -21,13 +24,14 @@ NOT_FOUND = {404: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
 @router.head("", include_in_schema=False, response_model=None)
 @router.get("", response_model=MapInfo, responses=NOT_FOUND)
-def current_map(pool: PoolDep) -> MapInfo | JSONResponse:
-    """The current map version, its zoom range, tile sizes, counts and region labels (never cached: it moves)."""
+def current_map(pool: PoolDep, cache: TileCacheDep) -> Response:
+    """The current map version, its zoom range, tile sizes, counts and region labels (not cacheable: it moves)."""
     with pool.connection() as conn:
         version = current_map_version(conn)
         if version is None:
             return _not_found("there is no map yet: run `artsearch project`")
-        return map_info(conn, version)
+        body = map_body(conn, cache, version)
+    return Response(body.content, media_type=body.media_type)
 
 
 @router.head("/{version}/tiles/{z}/{x}/{y}.jpg", include_in_schema=False, response_model=None)
@@ -38,12 +42,7 @@ def current_map(pool: PoolDep) -> MapInfo | JSONResponse:
 )
 def tile_atlas(version: str, z: int, x: int, y: int, request: Request, pool: PoolDep, cache: TileCacheDep) -> Response:
     """One JPEG with the thumbnails of the tile's works, at the cells its JSON gives (built once, then cached)."""
-    try:
-        with pool.connection() as conn:
-            body = atlas_body(conn, cache, require_version(conn, version), z, x, y)
-    except TileNotFound as exc:
-        return _not_found(str(exc))
-    return conditional(body.content, body.media_type, body.etag, IMMUTABLE, request)
+    return _immutable(atlas_body, version, z, x, y, request, pool, cache)
 
 
 @router.head("/{version}/tiles/{z}/{x}/{y}", include_in_schema=False, response_model=None)
@@ -54,9 +53,17 @@ def tile_atlas(version: str, z: int, x: int, y: int, request: Request, pool: Poo
 )
 def tile(version: str, z: int, x: int, y: int, request: Request, pool: PoolDep, cache: TileCacheDep) -> Response:
     """The works tile z/x/y lists (at most tile_capacity, spread over it) and the density of all its works."""
+    return _immutable(tile_body, version, z, x, y, request, pool, cache)
+
+
+def _immutable(
+    body_of: Callable[..., Body], version: str, z: int, x: int, y: int, request: Request, pool: ConnectionPool,
+    cache: BodyCache,
+) -> Response:  # fmt: skip
+    """A tile's body on the version the URL names, sent to be kept for a year; a 404 that says why otherwise."""
     try:
         with pool.connection() as conn:
-            body = tile_body(conn, cache, require_version(conn, version), z, x, y)
+            body = body_of(conn, cache, require_version(conn, version), z, x, y)
     except TileNotFound as exc:
         return _not_found(str(exc))
     return conditional(body.content, body.media_type, body.etag, IMMUTABLE, request)
