@@ -31,6 +31,8 @@ interface TestHook {
   view(): MapView | null;
   /** Each query label's text and the map point (in [0, 1]) it is anchored at. */
   labels(): { text: string; x: number; y: number }[];
+  /** The renderer's name ("webgl" or "canvas") and how many objects a frame draws now. */
+  drawStats(): { renderer: string; objects: number } | null;
 }
 
 declare global {
@@ -67,6 +69,7 @@ window.__artsearch = Object.freeze({
   hovered: () => mapForTests?.hoveredId() ?? null,
   view: () => mapForTests?.view() ?? null,
   labels: () => mapForTests?.labelAnchors() ?? [],
+  drawStats: () => mapForTests?.drawStats() ?? null,
 });
 
 const map = await ArtMap.create(byId('map')).catch((err: unknown) => {

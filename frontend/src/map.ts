@@ -246,6 +246,11 @@ export class ArtMap {
     return this.collection.describe();
   }
 
+  /** Which renderer draws the map and how many objects (sprites, graphics, texts) a frame draws now (for benchmarks). */
+  drawStats(): { renderer: string; objects: number } {
+    return { renderer: this.app.renderer.name, objects: countDrawn(this.app.stage) };
+  }
+
   /** Works on the map with their centres in CSS pixels of the page (for tests). */
   sprites(): SpriteInfo[] {
     const rect = this.app.canvas.getBoundingClientRect();
@@ -344,6 +349,15 @@ export class ArtMap {
     this.highlight.hover(work, this.worksScale());
     pointer.setCursor(work ? 'pointer' : '');
   }
+}
+
+/** The visible leaves under a node: what the renderer draws each frame. */
+function countDrawn(node: Container): number {
+  if (!node.visible || node.alpha === 0) return 0;
+  let count = node.renderPipeId ? 1 : 0; // a sprite, graphics or text, not a mere container
+
+  for (const child of node.children) count += countDrawn(child);
+  return count;
 }
 
 /** A point of the unit map in world units. */

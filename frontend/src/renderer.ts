@@ -10,13 +10,22 @@ export async function createApplication(host: HTMLElement): Promise<Application>
     antialias: true,
     autoDensity: true,
     resolution: Math.min(window.devicePixelRatio || 1, 2),
-    // WebGL where there is a GPU; pixi's canvas renderer where WebGL is missing or emulated.
-    preference: hasSoftwareWebGL() ? 'canvas' : ['webgl', 'canvas'],
+    preference: preferredRenderer(),
   });
   app.canvas.setAttribute('aria-label', 'Map of artworks: drag to pan, scroll or pinch to zoom');
   app.canvas.setAttribute('role', 'img');
   host.appendChild(app.canvas);
   return app;
+}
+
+/**
+ * WebGL where there is a GPU, pixi's canvas renderer where WebGL is missing or emulated; `?renderer=webgl` or
+ * `?renderer=canvas` in the page's URL chooses one (the frame-time benchmark measures both).
+ */
+function preferredRenderer(): 'webgl' | 'canvas' | ('webgl' | 'canvas')[] {
+  const asked = new URLSearchParams(location.search).get('renderer');
+  if (asked === 'webgl' || asked === 'canvas') return asked;
+  return hasSoftwareWebGL() ? 'canvas' : ['webgl', 'canvas'];
 }
 
 /**
