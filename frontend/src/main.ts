@@ -305,12 +305,14 @@ function removeSearch(chip: SearchChip): void {
   const last = chips.all.at(-1);
   if (last) resultsList.show(last.found, last.results);
   else resultsList.clear();
+  map.showQuery(last?.label ?? null);
   updateInsets();
   writeUrl('push');
 }
 
 chips.onChoose = (chip) => {
   resultsList.show(chip.found, chip.results);
+  map.showQuery(chip.label);
   updateInsets();
   map.frameQuery(chip.label);
 };

@@ -4,12 +4,13 @@ import type { Point, Result } from './api';
 import { Camera, type Insets, type MapView } from './camera';
 import { CollectionLayer, type CollectionInfo } from './collection';
 import { LevelOfDetail, boostAt, minCardPx } from './detail';
-import { Highlight } from './highlight';
+import { ACCENT, Highlight } from './highlight';
 import { Pointer, workAt } from './hittest';
 import { QueryLabels } from './labels';
 import { createApplication } from './renderer';
 import { centroid, isUnit, scoreCentre, spiral } from './util';
-import { WorkAnimations, boundsOf, createWork, destroyWork, staggerMs, type Work } from './works';
+import { Spread } from './spread';
+import { WorkAnimations, boundsOf, createWork, decorate, destroyWork, showMark, staggerMs, type Work } from './works';
 import { CARD_SIZE, WORLD_SIZE, makeGround } from './world';
 
 /** A work on the canvas, as the browser tests see it. */
@@ -41,9 +42,16 @@ export class ArtMap {
   );
   private readonly labels = new QueryLabels();
   private readonly highlight = new Highlight(this.worksLayer);
-  private readonly detail = new LevelOfDetail((work) => this.highlight.refresh(work, this.worksScale()));
+  private readonly detail = new LevelOfDetail((work) => {
+    decorate(work, this.worksScale());
+    this.highlight.refresh(work, this.worksScale());
+    this.layoutDirty = true; // its size on the map may have changed
+  });
+  private readonly spread = new Spread();
   private readonly animations = new WorkAnimations();
   private readonly works = new Map<number, Work>();
+  /** The search whose results are listed: its hits show their rank in it. */
+  private activeQuery: string | null = null;
   /** The ids each query (by its label) brought onto the map; a work stays while any query holds it. */
   private readonly byQuery = new Map<string, Set<number>>();
   /** The same works as an array, for allocation-free iteration every frame the view moves. */
@@ -56,6 +64,10 @@ export class ArtMap {
   private boost = 1;
   /** Culling and level of detail must run again though the view has not moved. */
   private viewDirty = true;
+  /** The works must be spread again (see spread.ts): some came, went or changed size. */
+  private layoutDirty = false;
+  /** The zoom the works were last spread for. */
+  private layoutScale = 0;
 
   private constructor(private readonly app: Application) {
     this.camera = new Camera(app);
@@ -105,22 +117,26 @@ export class ArtMap {
    * Adds a result set (skipping works already on the map), labels where the query landed and
    * flies the camera to frame it. Returns how many works were new.
    */
-  addResults(results: Result[], label: string, queryPoint: Point | null, colour?: number): number {
+  addResults(results: Result[], label: string, queryPoint: Point | null, colour: number = ACCENT): number {
     if (results.length === 0) return 0;
     const placed = results.filter(isPlaced);
     const centre = placed.length ? centroid(placed) : { x: 0.5, y: 0.5 };
     const stagger = staggerMs(results.length);
     let added = 0;
     let stray = 0;
-    const batch = results.map((r) => {
-      const existing = this.works.get(r.id);
-      if (existing) return existing;
-      // Works not yet projected wait on a small spiral around the others.
-      const [nx, ny] = isPlaced(r)
-        ? [r.x, r.y]
-        : spiral(centre.x, centre.y, stray++, (CARD_SIZE * 1.3) / WORLD_SIZE);
-      return this.addWork(r, nx, ny, added++ * stagger);
+    const batch = results.map((r, i) => {
+      let work = this.works.get(r.id);
+      if (!work) {
+        // Works not yet projected wait on a small spiral around the others.
+        const [nx, ny] = isPlaced(r)
+          ? [r.x, r.y]
+          : spiral(centre.x, centre.y, stray++, (CARD_SIZE * 1.3) / WORLD_SIZE);
+        work = this.addWork(r, nx, ny, added++ * stagger);
+      }
+      work.marks.set(label, { colour, rank: i + 1 });
+      return work;
     });
+    this.showQuery(label);
     if (added) this.onCountChange(this.works.size);
 
     // The label sits among the best hits, not where the query's own vector projects (see scoreCentre).
@@ -133,6 +149,7 @@ export class ArtMap {
     this.byQuery.set(label, new Set([...(this.byQuery.get(label) ?? []), ...batch.map((w) => w.result.id)]));
     this.frame(batch, anchor);
     this.viewDirty = true;
+    this.layoutDirty = true;
     return added;
   }
 
@@ -152,6 +169,13 @@ export class ArtMap {
     this.pointer.setCursor('');
   }
 
+  /** Shows every hit of one search with its rank in it (the others keep their outline only). */
+  showQuery(label: string | null): void {
+    this.activeQuery = label;
+    for (const work of this.workList) showMark(work, label);
+    this.layoutDirty = true; // badges appear or go
+  }
+
   /** Flies the camera to one query's works. */
   frameQuery(label: string): void {
     const works = [...(this.byQuery.get(label) ?? [])].map((id) => this.works.get(id)).filter((w) => w !== undefined);
@@ -164,9 +188,12 @@ export class ArtMap {
     if (!ids) return;
     this.byQuery.delete(label);
     this.labels.remove(label);
+    if (this.activeQuery === label) this.activeQuery = null;
     const kept = new Set([...this.byQuery.values()].flatMap((set) => [...set]));
     for (const id of ids) {
       const work = this.works.get(id);
+      work?.marks.delete(label);
+      if (work && kept.has(id)) showMark(work, this.activeQuery);
       if (!work || kept.has(id)) continue;
       this.highlight.forget(work);
       if (this.listHover === work) this.listHover = null;
@@ -178,6 +205,7 @@ export class ArtMap {
     }
     this.onCountChange(this.works.size);
     this.viewDirty = true;
+    this.layoutDirty = true;
   }
 
   /** Marks a work as the selected one (outlined), or clears the selection. */
@@ -262,6 +290,7 @@ export class ArtMap {
 
   private addWork(result: Result, nx: number, ny: number, delayMs: number): Work {
     const work = createWork(result, nx, ny, delayMs, this.boost);
+    decorate(work, this.worksScale());
     this.works.set(result.id, work);
     this.workList.push(work);
     this.worksLayer.addChild(work.node);
@@ -295,6 +324,7 @@ export class ArtMap {
   private tick(dt: number): void {
     this.camera.step(dt);
     this.animations.step(dt, this.boost);
+    this.spread.step(this.workList, dt);
     const change = this.camera.viewChange();
     if (change) this.onViewChange();
     if (change || this.viewDirty) {
@@ -317,9 +347,21 @@ export class ArtMap {
       for (let i = 0; i < list.length; i++) if (!list[i].animating) list[i].node.scale.set(boost);
     }
     this.labels.update(s, zoomed);
+    this.spreadWorks(s * boost);
     // Outlines and shadows are drawn in screen pixels; redraw them when the zoom changed noticeably.
     this.highlight.rescale(s * boost);
     this.updateHover();
+  }
+
+  /** Spreads overlapping works apart and keeps their outlines and badges a constant size, when the zoom moved
+   * noticeably or works changed; `scale` is screen px per unit of a work's own size. */
+  private spreadWorks(scale: number): void {
+    if (!this.layoutDirty && Math.abs(Math.log(scale / this.layoutScale)) < 0.03) return;
+    this.layoutDirty = false;
+    this.layoutScale = scale;
+    const list = this.workList;
+    this.spread.layout(list, this.camera.scale, this.boost);
+    for (let i = 0; i < list.length; i++) decorate(list[i], scale);
   }
 
   private workAtScreen(sx: number, sy: number): Work | null {

@@ -1,5 +1,5 @@
 /** One artwork on the map: its sprite, its size on the map, and its appear and hover animations. */
-import { Container, Sprite, Texture } from 'pixi.js';
+import { Container, Graphics, Sprite, Text, Texture } from 'pixi.js';
 import type { Result } from './api';
 import type { Bounds } from './camera';
 import type { TextureRequest } from './textures';
@@ -10,6 +10,11 @@ const APPEAR_MS = 450;
 const STAGGER_MS = 28;
 const STAGGER_TOTAL_MS = 600;
 const HOVER_LIFT = 0.09;
+/** The outline in its search's colour, in screen pixels. */
+const OUTLINE_PX = 2;
+/** The rank badge shows once a work is at least this many screen pixels long. */
+const BADGE_FROM_PX = 40;
+const BADGE_STYLE = { fontFamily: 'system-ui, sans-serif', fontSize: 11, fontWeight: '700', fill: 0x101114 } as const;
 
 /** One artwork on the map. */
 export interface Work {
@@ -19,6 +24,15 @@ export interface Work {
   readonly ny: number;
   readonly node: WorkNode;
   readonly image: Sprite;
+  /** The outline behind the image, in the colour of the search it is shown as a hit of. */
+  readonly outline: Sprite;
+  /** Its rank in that search, in a corner, while that search's results are the ones listed. */
+  readonly badge: Badge;
+  /** Its colour and rank in each search that holds it, by the search's label, in the order they came. */
+  readonly marks: Map<string, HitMark>;
+  /** Where the work is drawn, in world units: its place, or the free spot it was spread to (see spread.ts). */
+  tx: number;
+  ty: number;
   halfW: number;
   halfH: number;
   thumb: Texture | null;
@@ -44,16 +58,25 @@ export function staggerMs(count: number): number {
   return Math.min(STAGGER_MS, STAGGER_TOTAL_MS / count);
 }
 
+/** How a work is marked as a search's hit: that search's colour and the work's rank in it (1 is the best). */
+export interface HitMark {
+  colour: number;
+  rank: number;
+}
+
 /** A work at (nx, ny) on the map, a grey square until a texture arrives, appearing after `delayMs`. */
 export function createWork(result: Result, nx: number, ny: number, delayMs: number, boost: number): Work {
   const node = new WorkNode();
+  const outline = new Sprite(Texture.WHITE);
+  outline.anchor.set(0.5);
   const image = new Sprite(Texture.WHITE);
   image.anchor.set(0.5);
   image.tint = 0x25272c;
   const half = CARD_SIZE * 0.36;
   image.width = half * 2;
   image.height = half * 2;
-  node.addChild(image);
+  const badge = new Badge();
+  node.addChild(outline, image, badge);
   node.position.set(nx * WORLD_SIZE, ny * WORLD_SIZE);
   node.alpha = 0;
   node.scale.set(0.85 * boost);
@@ -63,6 +86,11 @@ export function createWork(result: Result, nx: number, ny: number, delayMs: numb
     ny,
     node,
     image,
+    outline,
+    badge,
+    marks: new Map(),
+    tx: node.x,
+    ty: node.y,
     halfW: half,
     halfH: half,
     thumb: null,
@@ -93,6 +121,57 @@ export function showTexture(work: Work, texture: Texture): void {
   work.halfH = h / 2;
 }
 
+/** Keeps the outline and the rank badge a constant size on screen, for works drawn at `scale` px per unit. */
+export function decorate(work: Work, scale: number): void {
+  const { outline, badge, halfW, halfH } = work;
+  const px = 1 / scale;
+  outline.width = 2 * halfW + 2 * OUTLINE_PX * px;
+  outline.height = 2 * halfH + 2 * OUTLINE_PX * px;
+  badge.visible = badge.rank > 0 && 2 * Math.max(halfW, halfH) * scale >= BADGE_FROM_PX;
+  if (!badge.visible) return;
+  badge.scale.set(px);
+  badge.position.set(-halfW + 3 * px, -halfH + 3 * px);
+}
+
+/** Shows the work as a hit of the search `active` when it holds the work (outline and rank), else of the first
+ * search that holds it (outline only). */
+export function showMark(work: Work, active: string | null): void {
+  const mark = (active !== null ? work.marks.get(active) : undefined) ?? work.marks.values().next().value;
+  if (!mark) return;
+  work.outline.tint = mark.colour;
+  work.badge.show(active !== null && work.marks.has(active) ? mark : null);
+}
+
+/** A rank in a rounded tab of its search's colour, its top-left corner at its origin. */
+class Badge extends Container {
+  rank = 0;
+  private readonly tab = new Graphics();
+  private readonly text = new Text({ text: '', style: BADGE_STYLE, resolution: 2 });
+  private colour = -1;
+
+  constructor() {
+    super();
+    this.addChild(this.tab, this.text);
+    this.visible = false;
+  }
+
+  /** Shows a hit's rank in its colour, or nothing. */
+  show(mark: HitMark | null): void {
+    const rank = mark?.rank ?? 0;
+    if (rank === this.rank && (!mark || mark.colour === this.colour)) return;
+    this.rank = rank;
+    if (!mark) {
+      this.visible = false;
+      return;
+    }
+    this.colour = mark.colour;
+    this.text.text = String(rank);
+    const w = Math.max(16, this.text.width + 8);
+    this.tab.clear().roundRect(0, 0, w, 16, 4).fill({ color: mark.colour });
+    this.text.position.set((w - this.text.width) / 2, (16 - this.text.height) / 2);
+  }
+}
+
 /** Leaves a muted placeholder where the work's image could not be loaded. */
 export function showMissing(work: Work): void {
   work.image.tint = 0x3a2e2e;
@@ -104,19 +183,22 @@ export function destroyWork(work: Work): void {
   work.node.destroy({ children: true });
 }
 
-/** The world rectangle that some works and a point cover. */
+/** The world rectangle that some works' places and a point cover. */
 export function boundsOf(works: readonly Work[], point: { x: number; y: number } | null): Bounds {
   let minX = Infinity;
   let minY = Infinity;
   let maxX = -Infinity;
   let maxY = -Infinity;
   for (const w of works) {
-    // Thumbnails may not be loaded yet: assume the largest a card can be.
+    // Their places, not where they are spread to at this zoom; thumbnails may not be loaded yet: assume the
+    // largest a card can be.
     const half = CARD_SIZE / 2;
-    minX = Math.min(minX, w.node.x - half);
-    maxX = Math.max(maxX, w.node.x + half);
-    minY = Math.min(minY, w.node.y - half);
-    maxY = Math.max(maxY, w.node.y + half);
+    const x = w.nx * WORLD_SIZE;
+    const y = w.ny * WORLD_SIZE;
+    minX = Math.min(minX, x - half);
+    maxX = Math.max(maxX, x + half);
+    minY = Math.min(minY, y - half);
+    maxY = Math.max(maxY, y + half);
   }
   if (point) {
     minX = Math.min(minX, point.x);
