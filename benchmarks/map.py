@@ -4,8 +4,9 @@ served by a real `artsearch serve`.
 
 Prints one JSON object: the fit and the zoom assignment alone, tile JSON p50/p99 cold (first request after the
 server starts) and warm, atlas build and cached-serve times, bytes per tile and per atlas, the largest tile at each
-zoom, placing works embedded after the fit, and the database size the thumbnails add. Runs on a temporary embedded
-Postgres; the HNSW index is dropped first (the map never reads it, and building it is benchmarks/scale.py's part).
+zoom, the filters' facets counted (first request) and cached, placing works embedded after the fit, and the
+database size the thumbnails add. Runs on a temporary embedded Postgres; the HNSW index is dropped first (the map
+never reads it, and building it is benchmarks/scale.py's part).
 
     .venv/bin/python benchmarks/map.py [--works 500000] [--tiles-per-zoom 40]
 """
@@ -44,6 +45,11 @@ PAINTINGS = [ROOT.parent / "shared" / "data" / "images", ROOT / "etl" / "sample_
 THUMBNAIL_POOL = 2_000  # distinct thumbnails, reused round the collection: real JPEG sizes without 500,000 encodes
 TYPES = ["Painting", "Print", "Drawing", "Photograph", "Vase", "Textile", "Coin", "Sculpture"]
 MAKERS = [f"Maker {n}" for n in range(300)]
+MUSEUMS = [
+    ("aic", "Art Institute of Chicago"), ("rijksmuseum", "Rijksmuseum"), ("met", "The Metropolitan Museum of Art"),
+    ("cleveland", "Cleveland Museum of Art"),
+]  # fmt: skip
+FACET_REQUESTS = 200
 LATE_PLACED = 3_200
 
 
@@ -80,10 +86,11 @@ def load(url: str, vectors: np.ndarray, rng: np.random.Generator) -> dict[str, f
     started = time.perf_counter()
     with connect(url) as conn:
         conn.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
-        columns = "source, source_id, title, maker, object_type, year_start, embed_status"
+        columns = "source, institution, source_id, title, maker, object_type, year_start, embed_status"
         with conn.cursor().copy(f"COPY artworks ({columns}) FROM STDIN") as copy:
             for n in range(len(vectors)):
-                copy.write_row(("aic", str(n), f"work {n}", makers[n], types[n], int(years[n]), "embedded"))
+                museum = MUSEUMS[n % len(MUSEUMS)]
+                copy.write_row((*museum, str(n), f"work {n}", makers[n], types[n], int(years[n]), "embedded"))
         copy_vectors(conn, vectors)
         copied = time.perf_counter()
         with conn.cursor().copy("COPY thumbnails (artwork_id, image, width, height) FROM STDIN") as copy:
@@ -181,6 +188,24 @@ def measure_tiles(port: int, tiles: list[tuple[int, int, int]]) -> dict[str, obj
     }
 
 
+def measure_facets(port: int) -> dict[str, object]:
+    """GET /api/facets: the first request counts the whole collection, the rest are served from the cache."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    cold, body = get(connection, "/api/facets")
+    cached = [get(connection, "/api/facets")[0] for _ in range(FACET_REQUESTS)]
+    facets = json.loads(body)
+    return {
+        "cold_ms": round(cold * 1000, 1),
+        "cached": latency(cached),
+        "total": facets["total"],
+        "museums": len(facets["museums"]),
+        "types": len(facets["types"]),
+        "year_bins": len(facets["years"]["counts"]),
+        "years_per_bin": facets["years"]["bin"],
+        "bytes": len(body),
+    }
+
+
 def place_late_works(url: str, count: int, rng: np.random.Generator, kind: str, clusters: int) -> dict[str, object]:
     """Works embedded after the fit, written batch by batch as the write stage does, placed on the map and (for
     comparison, as many more) not: the cost per batch of 32 and what placing adds."""
@@ -248,6 +273,7 @@ def main() -> None:
         server = start_server(url, model, work / "home", port)
         tiles = sample_tiles(xy, int(zooms.max()), args.tiles_per_zoom, rng)
         report["serve"] = measure_tiles(port, tiles)
+        report["facets"] = measure_facets(port)  # after the tiles, whose cold figures it would warm
         report["placed_after_fit"] = place_late_works(url, LATE_PLACED, rng, args.kind, args.clusters)
     finally:
         if server is not None:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from backend.api.app import create_app
+from backend.api.facets import CachedFacets
 from backend.database import connect
 from backend.images import FILE_THUMBNAIL_SIDE
 from backend.projection import fit_projection
@@ -169,6 +170,61 @@ def test_filters_narrow_and_still_fill_k(client: TestClient, collection: Collect
     best = search(client, k=1)["results"][0]["score"]
     assert all(hit["score"] >= best - 1e-6 for hit in search(client, min_score=best - 1e-6, k=20)["results"])
     assert search(client, museum="nowhere")["results"] == []
+
+
+def test_similar_and_image_search_take_the_same_filters(client: TestClient, collection: Collection) -> None:
+    def similar(**params: object) -> list[dict]:
+        response = client.get(f"/api/artworks/{collection.folder_id}/similar", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["results"]
+
+    def image(**params: object) -> list[dict]:
+        files = {"file": ("query.jpg", FIXTURE_IMAGES[1].read_bytes(), "image/jpeg")}
+        response = client.post("/api/search/image", params=params, files=files, data={"k": "10"})
+        assert response.status_code == 200, response.text
+        return response.json()["results"]
+
+    for hits in (similar(museum="met", k=10), image(museum="met")):
+        assert len(hits) == 10 and {hit["source"] for hit in hits} == {"met"}
+    for hits in (similar(date_from=1650, date_to=1700, k=50), image(date_from=1650, date_to=1700)):
+        assert hits and all(1650 <= int(hit["date"]) <= 1700 for hit in hits)
+    assert len(similar(date_from=1650, date_to=1700, k=50)) == 11
+    typed = similar(type="PRINT", k=50)
+    assert len(typed) == 20
+    assert {client.get(f"/api/artworks/{hit['id']}").json()["object_type"] for hit in typed} == {"Print"}
+    best = similar(k=1)[0]["score"]
+    assert [hit["score"] for hit in similar(min_score=best - 1e-6)] == [best]
+    assert similar(museum="nowhere") == [] and image(museum="nowhere") == []
+
+
+def test_facets_offer_exactly_what_the_filters_take(
+    client: TestClient, settings: Settings, collection: Collection
+) -> None:
+    with connect(settings.database_url) as conn:
+        conn.execute("UPDATE artworks SET institution = 'Art Institute of Chicago' WHERE source = 'aic'")
+    facets = client.get("/api/facets").json()
+    assert facets["total"] == len(collection.ids)  # neither the deleted work nor the unembedded one
+    assert facets["museums"] == [
+        {"value": "aic", "label": "Art Institute of Chicago", "count": 13},
+        {"value": "met", "label": "met", "count": 13},
+        {"value": "rijksmuseum", "label": "rijksmuseum", "count": 13},
+        {"value": "folder", "label": "folder", "count": 1},
+    ]
+    assert facets["types"] == [{"value": "Painting", "count": 20}, {"value": "Print", "count": 20}]
+    assert facets["years"] == {
+        "start": 1600, "end": 1800, "bin": 5, "counts": [1] * 40, "dated": 40, "undated": 0,
+    }  # fmt: skip
+    for museum in facets["museums"]:
+        assert len(search(client, museum=museum["value"], k=200)["results"]) == museum["count"]
+    for facet in facets["types"]:
+        assert len(search(client, type=facet["value"], k=200)["results"]) == facet["count"]
+
+    with connect(settings.database_url) as conn:
+        conn.execute("UPDATE artworks SET deleted = true WHERE source = 'met'")
+    assert client.get("/api/facets").json() == facets, "counted once, then served from the cache"
+    client.app.state.facets = CachedFacets(ttl_s=0.0)
+    recounted = client.get("/api/facets").json()
+    assert [museum["value"] for museum in recounted["museums"]] == ["aic", "rijksmuseum", "folder"]
 
 
 def test_artwork_detail_has_all_metadata(client: TestClient, collection: Collection) -> None:
@@ -333,6 +389,10 @@ BAD_PARAMETERS = [
     "/api/artworks/0",
     "/api/artworks/99999999999999999999",
     "/api/artworks/1/similar?k=1000",
+    "/api/artworks/1/similar?date_from=1900&date_to=1800",
+    "/api/artworks/1/similar?date_to=-99999",
+    "/api/artworks/1/similar?min_score=nan",
+    "/api/artworks/1/similar?type=%00",
     "/api/artworks/1/image?rendition=huge",
 ]
 
@@ -367,6 +427,10 @@ def test_upload_errors(client: TestClient) -> None:
     assert client.post("/api/search/image", data={"k": "5"}, files={"other": ("a", b"b")}).status_code == 422
     assert upload(client, FIXTURE_IMAGES[0].read_bytes(), k="0").status_code == 422
     assert upload(client, FIXTURE_IMAGES[0].read_bytes(), k="many").status_code == 422
+    for bad in ({"date_from": 1900, "date_to": 1800}, {"min_score": 2}, {"museum": "\x00"}, {"date_from": "1900s"}):
+        files = {"file": ("query.jpg", FIXTURE_IMAGES[0].read_bytes(), "image/jpeg")}
+        response = client.post("/api/search/image", params=bad, files=files)
+        assert response.status_code == 422 and response.json()["detail"], bad
     broken = client.post(
         "/api/search/image", content=b"garbage", headers={"content-type": "multipart/form-data; boundary=xyz"}
     )
@@ -391,7 +455,7 @@ def test_database_unreachable_is_503(
     monkeypatch.setattr(client.app.state.pool, "timeout", 0.5)
     with psycopg.connect(pg_server_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {database_name(settings.database_url)} WITH (FORCE)")
-    for path in ("/api/health", "/api/search?q=cat", "/api/artworks/1", "/api/artworks/1/similar"):
+    for path in ("/api/health", "/api/search?q=cat", "/api/artworks/1", "/api/artworks/1/similar", "/api/facets"):
         response = client.get(path)
         assert response.status_code == 503, (path, response.text)
         assert "database" in response.json()["detail"]

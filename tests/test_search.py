@@ -186,6 +186,15 @@ def test_artworks_like_matches_the_search_by_its_vector(synthetic: Synthetic) ->
     assert [row["id"] for row in like] == [row["id"] for row in by_vector]
 
 
+def test_artworks_like_takes_the_filters(synthetic: Synthetic) -> None:
+    conn, own_id = synthetic.conn, synthetic.ids[0]  # one of the rare museum's works
+    rare = artworks_like(conn, own_id, 10, ef_search=40, filters=Filters(museum="rare"))
+    assert sorted(row["id"] for row in rare) == synthetic.ids[1:RARE_MUSEUM_SIZE]
+    like = artworks_like(conn, own_id, 10, ef_search=40, filters=Filters(museum="met", date_to=1550))
+    assert like is not None and len(like) == 10 and {row["source"] for row in like} == {"met"}
+    assert artworks_like(conn, own_id, 10, ef_search=40, filters=Filters(museum="nowhere")) == []
+
+
 def test_artworks_like_is_none_for_an_artwork_without_a_vector(conn: psycopg.Connection) -> None:
     assert artworks_like(conn, 10**12, 10, ef_search=40) is None
     with conn.transaction(force_rollback=True):  # a deleted artwork has no neighbours either

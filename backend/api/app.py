@@ -15,8 +15,9 @@ from psycopg_pool import PoolTimeout
 
 from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
+from backend.api.facets import CachedFacets
 from backend.api.metrics import Metrics, MetricsMiddleware
-from backend.api.routes import artworks, health, map, metrics, search
+from backend.api.routes import artworks, facets, health, map, metrics, search
 from backend.api.tiles import BodyCache
 from backend.settings import Settings
 
@@ -39,13 +40,14 @@ def create_app(settings: Settings, frontend_dir: Path = FRONTEND_DIST) -> FastAP
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.tile_cache = BodyCache(settings.tile_cache_mb * 1024 * 1024)
+    app.state.facets = CachedFacets()
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
-    for module in (search, artworks, map, health, metrics):
+    for module in (search, facets, artworks, map, health, metrics):
         app.include_router(module.router)
     _serve_frontend(app, frontend_dir)
     return app

@@ -8,6 +8,7 @@ from psycopg_pool import ConnectionPool
 
 from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
+from backend.api.facets import CachedFacets
 from backend.api.metrics import Metrics
 from backend.api.params import MAX_QUERY_CHARS
 from backend.api.tiles import BodyCache
@@ -43,6 +44,11 @@ async def get_tile_cache(request: Request) -> BodyCache:
     return request.app.state.tile_cache
 
 
+async def get_facets(request: Request) -> CachedFacets:
+    """This process's cache of the collection's facets."""
+    return request.app.state.facets
+
+
 async def get_pool(request: Request) -> ConnectionPool:
     """The database pool. A route takes its connection in its own body (`with pool.connection() as conn`), in the
     one thread hop FastAPI makes for a sync route; a yield dependency would add two hops (0.75 ms, measured)."""
@@ -55,6 +61,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CurrentMapDep = Annotated[CurrentMap, Depends(get_current_map)]
 PoolDep = Annotated[ConnectionPool, Depends(get_pool)]
 TileCacheDep = Annotated[BodyCache, Depends(get_tile_cache)]
+FacetsDep = Annotated[CachedFacets, Depends(get_facets)]
 
 
 async def text_query_vector(

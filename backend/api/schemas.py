@@ -4,6 +4,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from backend.store.facets import BIN_YEARS, MAX_TYPES, MAX_YEAR_BINS, YEAR_PERCENTILES
+
+_LOW, _HIGH = (f"{share * 100:g}th" for share in YEAR_PERCENTILES)
+
 
 class Point(BaseModel):
     """A position on the global map, both coordinates in [0, 1]."""
@@ -144,3 +148,43 @@ class Tile(BaseModel):
     density: list[list[int]] = Field(description="works per cell, density[row along y][column along x]")
     atlas_url: str | None = Field(description="the thumbnails of the listed works, one JPEG; null without any")
     atlas_size: list[int] | None = Field(description="[width, height] of the atlas in pixels")
+
+
+class MuseumFacet(BaseModel):
+    """A museum the `museum` filter can name, and how many searchable works it holds."""
+
+    value: str = Field(description="the source, exactly what `museum=` takes")
+    label: str = Field(description="the institution most of its works name; the source when none does")
+    count: int
+
+
+class TypeFacet(BaseModel):
+    """An object type the `type` filter can name, and how many searchable works have it."""
+
+    value: str = Field(description="its commonest spelling; `type=` matches any spelling case-insensitively")
+    count: int = Field(description="works of this type in any spelling")
+
+
+class YearHistogram(BaseModel):
+    """How the dated works spread over time, for a date-range slider."""
+
+    start: int = Field(description="the first year of the first bin")
+    end: int = Field(description="the year after the last bin: start + bin × len(counts)")
+    bin: int = Field(
+        description=f"years per bin: the first of {', '.join(map(str, BIN_YEARS))} giving at most {MAX_YEAR_BINS} bins"
+    )
+    counts: list[int] = Field(
+        description=f"works per bin, bin i holding start + i·bin up to start + (i + 1)·bin - 1; the bins span the "
+        f"{_LOW} to {_HIGH} percentile of the years and the works beyond are counted in the first or last bin"
+    )
+    dated: int = Field(description="works with a year (start or end), the ones date_from and date_to can match")
+    undated: int = Field(description="works without a year, which a date_from or date_to filter leaves out")
+
+
+class Facets(BaseModel):
+    """What the search filters can offer over the works a search can return (live and embedded), largest first."""
+
+    museums: list[MuseumFacet]
+    types: list[TypeFacet] = Field(description=f"the {MAX_TYPES} commonest object types, grouped as `type=` matches")
+    years: YearHistogram | None = Field(description="null when no work has a year")
+    total: int = Field(description="the works counted")

@@ -98,10 +98,13 @@ def nearest_artworks(
     return _nearest(conn, "vector", {"query": query, "exclude_id": exclude_id}, k, ef_search, filters)
 
 
-def artworks_like(conn: psycopg.Connection, artwork_id: int, k: int, ef_search: int) -> list[dict[str, Any]] | None:
-    """The k live artworks nearest to a stored one, itself excluded, in one statement; None when it has no vector."""
-    rows = _nearest(conn, "artwork", {"exclude_id": artwork_id}, k, ef_search, Filters())
-    if not rows and embedding_of(conn, artwork_id) is None:  # no hits: no such vector, or a collection of one
+def artworks_like(
+    conn: psycopg.Connection, artwork_id: int, k: int, ef_search: int, filters: Filters = Filters()
+) -> list[dict[str, Any]] | None:
+    """The k live artworks nearest to a stored one that pass the filters, itself excluded, in one statement; None
+    when it has no vector."""
+    rows = _nearest(conn, "artwork", {"exclude_id": artwork_id}, k, ef_search, filters)
+    if not rows and embedding_of(conn, artwork_id) is None:  # no hits: no such vector, or none other passes
         return None
     return rows
 

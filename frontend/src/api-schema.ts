@@ -54,9 +54,29 @@ export interface paths {
         };
         /**
          * Similar Artworks
-         * @description The k artworks nearest to this one ("more like this"), the artwork itself excluded.
+         * @description The k artworks nearest to this one ("more like this") that pass the filters, the artwork itself excluded.
          */
         get: operations["similar_artworks_api_artworks__artwork_id__similar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/facets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Facets
+         * @description The museums, commonest object types and histogram of years of the searchable works (up to a minute old).
+         */
+        get: operations["facets_api_facets_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -176,7 +196,7 @@ export interface paths {
         put?: never;
         /**
          * Search Image
-         * @description Artworks that look like an uploaded image (multipart `file`, optional `k`), best first.
+         * @description Artworks that look like an uploaded image (multipart `file`, optional `k`; filters in the query), best first.
          */
         post: operations["search_image_api_search_image_post"];
         delete?: never;
@@ -274,6 +294,26 @@ export interface components {
         ErrorBody: {
             /** Detail */
             detail: unknown;
+        };
+        /**
+         * Facets
+         * @description What the search filters can offer over the works a search can return (live and embedded), largest first.
+         */
+        Facets: {
+            /** Museums */
+            museums: components["schemas"]["MuseumFacet"][];
+            /**
+             * Total
+             * @description the works counted
+             */
+            total: number;
+            /**
+             * Types
+             * @description the 40 commonest object types, grouped as `type=` matches
+             */
+            types: components["schemas"]["TypeFacet"][];
+            /** @description null when no work has a year */
+            years: components["schemas"]["YearHistogram"] | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -388,6 +428,24 @@ export interface components {
             x: number;
             /** Y */
             y: number;
+        };
+        /**
+         * MuseumFacet
+         * @description A museum the `museum` filter can name, and how many searchable works it holds.
+         */
+        MuseumFacet: {
+            /** Count */
+            count: number;
+            /**
+             * Label
+             * @description the institution most of its works name; the source when none does
+             */
+            label: string;
+            /**
+             * Value
+             * @description the source, exactly what `museum=` takes
+             */
+            value: string;
         };
         /**
          * Point
@@ -523,6 +581,22 @@ export interface components {
              */
             zoom: number;
         };
+        /**
+         * TypeFacet
+         * @description An object type the `type` filter can name, and how many searchable works have it.
+         */
+        TypeFacet: {
+            /**
+             * Count
+             * @description works of this type in any spelling
+             */
+            count: number;
+            /**
+             * Value
+             * @description its commonest spelling; `type=` matches any spelling case-insensitively
+             */
+            value: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -535,6 +609,42 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * YearHistogram
+         * @description How the dated works spread over time, for a date-range slider.
+         */
+        YearHistogram: {
+            /**
+             * Bin
+             * @description years per bin: the first of 1, 5, 10, 25, 50, 100, 250, 500, 1000 giving at most 80 bins
+             */
+            bin: number;
+            /**
+             * Counts
+             * @description works per bin, bin i holding start + i·bin up to start + (i + 1)·bin - 1; the bins span the 0.5th to 99.5th percentile of the years and the works beyond are counted in the first or last bin
+             */
+            counts: number[];
+            /**
+             * Dated
+             * @description works with a year (start or end), the ones date_from and date_to can match
+             */
+            dated: number;
+            /**
+             * End
+             * @description the year after the last bin: start + bin × len(counts)
+             */
+            end: number;
+            /**
+             * Start
+             * @description the first year of the first bin
+             */
+            start: number;
+            /**
+             * Undated
+             * @description works without a year, which a date_from or date_to filter leaves out
+             */
+            undated: number;
         };
     };
     responses: never;
@@ -677,6 +787,16 @@ export interface operations {
             query?: {
                 /** @description how many hits */
                 k?: number;
+                /** @description source, e.g. aic or rijksmuseum */
+                museum?: string | null;
+                /** @description object type, case-insensitive */
+                type?: string | null;
+                /** @description earliest year */
+                date_from?: number | null;
+                /** @description latest year */
+                date_to?: number | null;
+                /** @description lowest cosine similarity */
+                min_score?: number | null;
             };
             header?: never;
             path: {
@@ -705,13 +825,42 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    facets_api_facets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Facets"];
                 };
             };
             /** @description Service Unavailable */
@@ -965,7 +1114,18 @@ export interface operations {
     };
     search_image_api_search_image_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description source, e.g. aic or rijksmuseum */
+                museum?: string | null;
+                /** @description object type, case-insensitive */
+                type?: string | null;
+                /** @description earliest year */
+                date_from?: number | null;
+                /** @description latest year */
+                date_to?: number | null;
+                /** @description lowest cosine similarity */
+                min_score?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -3,19 +3,19 @@
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backend.api.caching import client_has, file_etag
 from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
-from backend.api.params import DEFAULT_K, MAX_ID, K
+from backend.api.params import DEFAULT_K, MAX_ID, K, search_filters
 from backend.api.results import RENDITIONS, placed_results, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
 from backend.images import FILE_THUMBNAIL_SIDE, ImageError, file_thumbnail
 from backend.store.catalogue import artwork_by_id
 from backend.store.local_folders import local_folder_roots
-from backend.store.search import artworks_like
+from backend.store.search import Filters, artworks_like
 from backend.url_policy import FOLDER_SOURCE, is_web_url, local_image_path
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
@@ -35,18 +35,19 @@ def get_artwork(artwork_id: ArtworkId, pool: PoolDep) -> Artwork:
     return Artwork(**public_urls(row))
 
 
-@router.get("/{artwork_id}/similar", response_model=SimilarResponse, responses=NOT_FOUND)
+@router.get("/{artwork_id}/similar", response_model=SimilarResponse, responses={422: {"model": ErrorBody}, **NOT_FOUND})
 def similar_artworks(
     artwork_id: ArtworkId,
     pool: PoolDep,
     current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    filters: Annotated[Filters, Depends(search_filters)],
     k: K = DEFAULT_K,
 ) -> SimilarResponse:
-    """The k artworks nearest to this one ("more like this"), the artwork itself excluded."""
+    """The k artworks nearest to this one ("more like this") that pass the filters, the artwork itself excluded."""
     with pool.connection() as conn:
-        rows = artworks_like(conn, artwork_id, k, settings.hnsw_ef_search)
+        rows = artworks_like(conn, artwork_id, k, settings.hnsw_ef_search, filters)
         if rows is None:
             raise HTTPException(404, f"no embedded artwork with id {artwork_id}")
         results, _ = placed_results(conn, rows, current_map)

@@ -40,12 +40,17 @@ def search_text(
     responses={code: {"model": ErrorBody} for code in (413, 415, 422, 503)},
 )
 def search_image(
-    image_query: ImageQuery, pool: PoolDep, current_map: CurrentMapDep, settings: SettingsDep, metrics: MetricsDep
+    image_query: ImageQuery,
+    pool: PoolDep,
+    current_map: CurrentMapDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    filters: Annotated[Filters, Depends(search_filters)],
 ) -> ImageSearchResponse:
-    """Artworks that look like an uploaded image (multipart `file`, optional `k`), best first."""
+    """Artworks that look like an uploaded image (multipart `file`, optional `k`; filters in the query), best first."""
     vector, k = image_query
     with pool.connection() as conn:
-        rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search)
+        rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
         results, projection = placed_results(conn, rows, current_map)
     metrics.searches.labels("image").inc()
     return ImageSearchResponse(results=results, query_point=query_point(projection, vector))
