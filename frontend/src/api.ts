@@ -13,6 +13,8 @@ export type Health = Schemas['Health'];
 export type MapInfo = Schemas['MapInfo'];
 /** One level-of-detail tile: its works (with their atlas cells) and a density grid. */
 export type Tile = Schemas['Tile'];
+/** What the search filters can offer: museums, object types and a histogram of years. */
+export type Facets = Schemas['Facets'];
 /** The answer to any search: text and image searches also say where the query lands on the map. */
 export type SearchAnswer = Schemas['SearchResponse'] | Schemas['ImageSearchResponse'] | Schemas['SimilarResponse'];
 
@@ -27,22 +29,55 @@ export class ApiError extends Error {
   }
 }
 
+/** What every search may be narrowed to (the API's museum, type, date_from and date_to); unset: any. */
+export interface SearchFilters {
+  museum?: string;
+  type?: string;
+  from?: number;
+  to?: number;
+}
+
+/** How many hits a search asks for, and its filters. */
+export interface SearchOptions {
+  k: number;
+  filters: SearchFilters;
+}
+
+/** A search's first page of hits, and the most "more results" reaches (the API's limit). */
 export const RESULTS_PER_QUERY = 20;
+export const MAX_RESULTS = 200;
 
-export function searchText(q: string, signal?: AbortSignal): Promise<SearchAnswer> {
-  const params = new URLSearchParams({ q, k: String(RESULTS_PER_QUERY) });
-  return request<SearchAnswer>(`/api/search?${params}`, { signal });
+export function searchText(q: string, options: SearchOptions, signal?: AbortSignal): Promise<SearchAnswer> {
+  return request<SearchAnswer>(`/api/search?${searchParams(options, { q })}`, { signal });
 }
 
-export function searchSimilar(id: number, signal?: AbortSignal): Promise<SearchAnswer> {
-  return request<SearchAnswer>(`/api/artworks/${id}/similar?k=${RESULTS_PER_QUERY}`, { signal });
+export function searchSimilar(id: number, options: SearchOptions, signal?: AbortSignal): Promise<SearchAnswer> {
+  return request<SearchAnswer>(`/api/artworks/${id}/similar?${searchParams(options)}`, { signal });
 }
 
-export function searchImage(file: Blob, filename: string, signal?: AbortSignal): Promise<SearchAnswer> {
+export function searchImage(file: Blob, filename: string, options: SearchOptions, signal?: AbortSignal): Promise<SearchAnswer> {
   const body = new FormData();
   body.append('file', file, filename);
-  body.append('k', String(RESULTS_PER_QUERY));
-  return request<SearchAnswer>('/api/search/image', { method: 'POST', body, signal });
+  body.append('k', String(options.k));
+  // The filters travel in the URL, as for the other searches; the form holds the image and k.
+  const params = searchParams({ ...options, k: 0 });
+  return request<SearchAnswer>(`/api/search/image${params.size ? `?${params}` : ''}`, { method: 'POST', body, signal });
+}
+
+/** A search's query string: its own parameters, k (when not 0) and the filters that are set. */
+function searchParams({ k, filters }: SearchOptions, own: Record<string, string> = {}): URLSearchParams {
+  const params = new URLSearchParams(own);
+  if (k) params.set('k', String(k));
+  const { museum, type, from, to } = filters;
+  if (museum) params.set('museum', museum);
+  if (type) params.set('type', type);
+  if (from !== undefined) params.set('date_from', String(from));
+  if (to !== undefined) params.set('date_to', String(to));
+  return params;
+}
+
+export function getFacets(): Promise<Facets> {
+  return request<Facets>('/api/facets', {});
 }
 
 export function getArtwork(id: number, signal?: AbortSignal): Promise<Artwork> {

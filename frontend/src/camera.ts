@@ -4,6 +4,7 @@ import type { Application } from 'pixi.js';
 import { clamp } from './util';
 import { WORLD_SIZE } from './world';
 
+/** The closest zoom of a small collection; a large one zooms closer (see setMaxScale). */
 const MAX_SCALE = 5;
 /** A result set is never framed closer than this, so a single hit does not fill the screen. */
 const MAX_FIT_SCALE = 1.5;
@@ -52,6 +53,7 @@ interface Flight {
 export class Camera {
   readonly viewport: Viewport;
   private insets: Insets = { top: 0, right: 0, bottom: 0, left: 0 };
+  private maxScale = MAX_SCALE;
   private flight: Flight | null = null;
   // The view last reported by viewChange().
   private lastX = NaN;
@@ -77,7 +79,7 @@ export class Camera {
       .pinch()
       .wheel({ smooth: 4 })
       .decelerate({ friction: 0.94 })
-      .clampZoom({ minScale: this.minScale(), maxScale: MAX_SCALE });
+      .clampZoom({ minScale: this.minScale(), maxScale: this.maxScale });
     // Any gesture of the user's takes the camera back from an animation.
     app.canvas.addEventListener('pointerdown', () => this.stop());
     app.canvas.addEventListener('wheel', () => this.stop(), { passive: true });
@@ -109,7 +111,8 @@ export class Camera {
     const s = vp.scale.x;
     const minX = -vp.x / s;
     const minY = -vp.y / s;
-    return { minX, minY, maxX: minX + this.app.screen.width / s, maxY: minY + this.app.screen.height / s };
+    // The viewport's own screen size: during a resize it is still the size the view was seen at.
+    return { minX, minY, maxX: minX + vp.screenWidth / s, maxY: minY + vp.screenHeight / s };
   }
 
   /** The world point under a point of the canvas (CSS pixels). */
@@ -147,7 +150,7 @@ export class Camera {
     const [fx, fy] = this.freeCentre();
     // Keep the world point at the centre of the free area where it is.
     const { x, y } = this.toWorld(fx, fy);
-    const to = clamp(this.scale * factor, this.minScale(), MAX_SCALE);
+    const to = clamp(this.scale * factor, this.minScale(), this.maxScale);
     this.flyToFrame(x, y, to, 350);
   }
 
@@ -184,6 +187,11 @@ export class Camera {
     this.flyToFrame(WORLD_SIZE / 2, WORLD_SIZE / 2, this.fitScale(WORLD_SIZE, WORLD_SIZE, false));
   }
 
+  /** The zoom at which the whole map fits the free area. */
+  worldScale(): number {
+    return this.fitScale(WORLD_SIZE, WORLD_SIZE, false);
+  }
+
   /** Where the camera looks: the map point (in [0, 1]) at the screen's centre, and the zoom. */
   view(): MapView {
     const { x, y } = this.viewport.center;
@@ -193,7 +201,7 @@ export class Camera {
   /** Jumps (no animation) to a view. */
   setView(view: MapView): void {
     this.stop();
-    this.viewport.setZoom(clamp(view.scale, this.minScale(), MAX_SCALE), true);
+    this.viewport.setZoom(clamp(view.scale, this.minScale(), this.maxScale), true);
     this.viewport.moveCenter(view.x * WORLD_SIZE, view.y * WORLD_SIZE);
   }
 
@@ -213,12 +221,22 @@ export class Camera {
     const { x, y } = vp.center;
     const shrink = Math.min(1, width / Math.max(vp.screenWidth, 1), height / Math.max(vp.screenHeight, 1));
     vp.resize(width, height, WORLD_SIZE, WORLD_SIZE);
-    vp.plugins.remove('clamp-zoom');
-    vp.clampZoom({ minScale: this.minScale(), maxScale: MAX_SCALE });
+    this.clampZoom();
     if (width > 0 && height > 0) {
-      vp.setZoom(clamp(vp.scale.x * shrink, this.minScale(), MAX_SCALE), false);
+      vp.setZoom(clamp(vp.scale.x * shrink, this.minScale(), this.maxScale), false);
       vp.moveCenter(x, y);
     }
+  }
+
+  /** Lets the camera zoom in until `scale` (never less than MAX_SCALE): a dense map's works are small. */
+  setMaxScale(scale: number): void {
+    this.maxScale = Math.max(MAX_SCALE, scale);
+    this.clampZoom();
+  }
+
+  private clampZoom(): void {
+    this.viewport.plugins.remove('clamp-zoom');
+    this.viewport.clampZoom({ minScale: this.minScale(), maxScale: this.maxScale });
   }
 
   /** Ends the flight, if any, where the camera is. */
@@ -245,7 +263,7 @@ export class Camera {
     const freeW = Math.max(120, width - pad * 2);
     const freeH = Math.max(120, height - pad * 2);
     const s = Math.min(freeW / Math.max(w, 1), freeH / Math.max(h, 1));
-    return clamp(s, this.minScale(), limit ? MAX_FIT_SCALE : MAX_SCALE);
+    return clamp(s, this.minScale(), limit ? MAX_FIT_SCALE : this.maxScale);
   }
 
   private minScale(): number {

@@ -5,11 +5,15 @@
  * The tile zoom follows the camera so that a tile spans TILE_PX to 2·TILE_PX on screen: the works drawn and the
  * tiles asked for stay bounded whatever the collection's size. While a tile loads, the nearest loaded ancestor
  * covering it stays drawn (its works are a subset of the tile's), so zooming never shows a blank.
+ *
+ * Past the deepest zoom the works grow with the camera; once one is drawn larger than its thumbnail it is given its
+ * 300 px rendition, then its image, for at most MAX_SHARP works nearest the centre at once.
  */
 import { Container, Graphics, ImageSource, Rectangle, Sprite, Text, Texture } from 'pixi.js';
 import { getMap, getTile, type MapInfo, type Tile } from './api';
 import type { Bounds } from './camera';
-import { WORLD_SIZE } from './world';
+import { TextureStore, type TextureRequest } from './textures';
+import { CARD_SIZE, WORLD_SIZE } from './world';
 
 /** A tile is drawn between TILE_PX and twice that many CSS pixels wide. */
 const TILE_PX = 384;
@@ -20,6 +24,17 @@ const KEEP_TILES = 160;
 /** A thumbnail's longer side, as a share of a work's cell in its tile (√capacity cells a side). */
 const WORK_FILL = 0.8;
 const DENSITY_COLOUR = 0x6d86b3;
+/** The sharper renditions of a work (see below): the API's ≤300 px thumbnail, then its image. */
+const RENDITIONS = [
+  { rendition: 'thumbnail', maxSide: 320 },
+  { rendition: 'image', maxSide: 1024 },
+] as const;
+/** A work drawn longer than its atlas thumbnail by this factor (device pixels) is given the next rendition. */
+const SHARPEN_AT = 1.4;
+/** Works given a sharper rendition at once: the ones nearest the centre of the view. */
+const MAX_SHARP = 48;
+/** The camera zooms in until the deepest tiles' works are this many CSS pixels long. */
+const CLOSEST_WORK_PX = 640;
 const LABEL_STYLE = {
   fontFamily: 'system-ui, sans-serif',
   fontSize: 15,
@@ -30,7 +45,11 @@ const LABEL_STYLE = {
 
 /** What the browser tests read of the layer. */
 export interface CollectionInfo {
+  /** Works drawn with a sharper rendition than their atlas cell. */
+  sharp: number;
   version: string | null;
+  /** Works on the map. */
+  placed: number;
   zoom: number;
   tilesDrawn: number;
   worksDrawn: number;
@@ -43,9 +62,26 @@ interface TileView {
   readonly x: number;
   readonly y: number;
   readonly node: Container;
-  works: number;
+  /** The works' pictures, each `side` world units on its longer side. */
+  readonly works: TileWork[];
+  readonly side: number;
   atlas: Texture | null;
   seen: number;
+}
+
+/** One work's picture in a tile: its atlas cell, or a sharper rendition while it is large on screen. */
+interface TileWork {
+  readonly id: number;
+  readonly title: string;
+  readonly sprite: Sprite;
+  readonly cell: Texture;
+  /** Its longer side in world units, whichever picture it shows. */
+  readonly side: number;
+  /** Which of RENDITIONS it shows (-1: its atlas cell), and which it waits for. */
+  shown: number;
+  sharp: Texture | null;
+  request: TextureRequest | null;
+  wanted: number;
 }
 
 /** The collection layer: add `node` under the searches' works and call `update` when the view changes. */
@@ -60,6 +96,8 @@ export class CollectionLayer {
   private zoom = 0;
   private frame = 0;
   private shown = false;
+  private readonly sharpStore = new TextureStore(4);
+  private readonly sharp = new Set<TileWork>();
 
   /** `onChange` hears of every tile loaded; `onShown`, once, of the first that draws any work. */
   constructor(
@@ -69,6 +107,12 @@ export class CollectionLayer {
     this.node.addChild(this.tilesNode, this.labelsNode);
     this.node.eventMode = 'none';
     this.node.interactiveChildren = false;
+  }
+
+  /** The closest zoom worth having: the deepest tiles' works CLOSEST_WORK_PX long (null before start). */
+  closestScale(): number | null {
+    const info = this.info;
+    return info ? CLOSEST_WORK_PX / workSide(WORLD_SIZE / (1 << info.max_zoom), info.tile_capacity) : null;
   }
 
   /** Reads the current map; without one (nothing projected yet) the layer stays empty. */
@@ -113,6 +157,7 @@ export class CollectionLayer {
       view.node.visible = shown.has(view);
       if (view.node.visible) view.seen = this.frame;
     }
+    this.sharpen(shown, bounds, scale * (window.devicePixelRatio || 1));
     for (const label of this.labelsNode.children) {
       const [low, high] = label.label.split('-').map(Number);
       label.visible = low <= z && z <= high;
@@ -122,14 +167,29 @@ export class CollectionLayer {
     this.evict();
   }
 
+  /** The work drawn at a world point, top-most first, or null. */
+  workAt(x: number, y: number): { id: number; title: string } | null {
+    const views = [...this.tiles.values()].filter((view) => view.node.visible);
+    for (let i = views.length - 1; i >= 0; i--) {
+      const works = views[i].works;
+      for (let j = works.length - 1; j >= 0; j--) {
+        const { sprite } = works[j];
+        if (Math.abs(x - sprite.x) <= sprite.width / 2 && Math.abs(y - sprite.y) <= sprite.height / 2) return works[j];
+      }
+    }
+    return null;
+  }
+
   /** For the browser tests: what is drawn now. */
   describe(): CollectionInfo {
     const drawn = [...this.tiles.values()].filter((view) => view.node.visible);
     return {
       version: this.info?.version ?? null,
+      placed: this.info?.placed ?? 0,
       zoom: this.zoom,
       tilesDrawn: drawn.length,
-      worksDrawn: drawn.reduce((sum, view) => sum + view.works, 0),
+      worksDrawn: drawn.reduce((sum, view) => sum + view.works.length, 0),
+      sharp: [...this.sharp].filter((work) => work.shown >= 0).length,
       labels: this.labelsNode.children.filter((label) => label.visible).map((label) => (label as Text).text),
     };
   }
@@ -166,11 +226,12 @@ export class CollectionLayer {
           atlas?.destroy(true);
           return;
         }
-        const node = drawTile(tile, atlas, info.tile_capacity);
-        const view: TileView = { key, z, x, y, node, works: tile.works.length, atlas, seen: this.frame };
+        const side = workSide((tile.bounds[2] - tile.bounds[0]) * WORLD_SIZE, info.tile_capacity);
+        const { node, works } = drawTile(tile, atlas, side);
+        const view: TileView = { key, z, x, y, node, works, side, atlas, seen: this.frame };
         this.tiles.set(key, view);
         this.tilesNode.addChild(view.node);
-        if (view.works > 0 && !this.shown) {
+        if (tile.works.length > 0 && !this.shown) {
           this.shown = true;
           this.onShown();
         }
@@ -184,12 +245,80 @@ export class CollectionLayer {
       });
   }
 
+  /**
+   * Gives the works nearest the centre that are drawn larger than their picture (`devicePx` device pixels per world
+   * unit) their next sharper rendition, and takes it back from the others.
+   */
+  private sharpen(shown: Set<TileView>, bounds: Bounds, devicePx: number): void {
+    const thumbnail = this.info?.thumbnail_size ?? 64;
+    const cx = (bounds.minX + bounds.maxX) / 2;
+    const cy = (bounds.minY + bounds.maxY) / 2;
+    const candidates: { work: TileWork; wanted: number; distance: number }[] = [];
+    for (const view of shown) {
+      const px = view.side * devicePx;
+      if (px < SHARPEN_AT * thumbnail) continue;
+      const wanted = px < SHARPEN_AT * RENDITIONS[0].maxSide ? 0 : 1;
+      for (const work of view.works) {
+        const { x, y } = work.sprite;
+        if (x < bounds.minX || x > bounds.maxX || y < bounds.minY || y > bounds.maxY) continue;
+        candidates.push({ work, wanted, distance: Math.hypot(x - cx, y - cy) });
+      }
+    }
+    candidates.sort((a, b) => a.distance - b.distance);
+    const keep = new Set<TileWork>();
+    for (const { work, wanted } of candidates.slice(0, MAX_SHARP)) {
+      keep.add(work);
+      if (work.wanted !== wanted) this.ask(work, wanted); // once: a rendition that fails is not asked for again
+    }
+    for (const work of this.sharp) if (!keep.has(work)) this.blur(work);
+  }
+
+  /** Asks for a work's rendition; it replaces the picture drawn once it arrives. */
+  private ask(work: TileWork, wanted: number): void {
+    if (work.request) work.request.cancelled = true;
+    work.wanted = wanted;
+    this.sharp.add(work);
+    const { rendition, maxSide } = RENDITIONS[wanted];
+    const url = `/api/artworks/${work.id}/image?rendition=${rendition}`;
+    work.request = this.sharpStore.request(
+      url,
+      maxSide,
+      () => true,
+      (texture) => {
+        work.request = null;
+        if (!texture) return;
+        if (work.sprite.destroyed || work.wanted !== wanted) {
+          this.sharpStore.release(texture);
+          return;
+        }
+        if (work.sharp) this.sharpStore.release(work.sharp);
+        work.sharp = texture;
+        work.shown = wanted;
+        fitPicture(work.sprite, texture, work.side);
+      },
+    );
+  }
+
+  /** Back to the atlas cell: the sharper rendition is freed. */
+  private blur(work: TileWork): void {
+    this.sharp.delete(work);
+    if (work.request) work.request.cancelled = true;
+    work.request = null;
+    work.wanted = -1;
+    if (!work.sharp) return;
+    if (!work.sprite.destroyed) fitPicture(work.sprite, work.cell, work.side);
+    this.sharpStore.release(work.sharp);
+    work.sharp = null;
+    work.shown = -1;
+  }
+
   /** Drops the least recently shown tiles beyond KEEP_TILES, freeing their atlases. */
   private evict(): void {
     if (this.tiles.size <= KEEP_TILES) return;
     const old = [...this.tiles.values()].filter((v) => !v.node.visible).sort((a, b) => a.seen - b.seen);
     for (const view of old.slice(0, this.tiles.size - KEEP_TILES)) {
       this.tiles.delete(view.key);
+      for (const work of view.works) this.blur(work);
       view.node.destroy({ children: true });
       view.atlas?.destroy(true);
     }
@@ -212,15 +341,29 @@ function visibleTiles(bounds: Bounds, z: number): string[] {
   return keys;
 }
 
-/** One tile's density cells and its works' thumbnails, in world units. */
-function drawTile(tile: Tile, atlas: Texture | null, capacity: number): Container {
+/** A work's longer side in a tile `span` world units wide: most of its cell, never more than a result's card. */
+function workSide(span: number, capacity: number): number {
+  return Math.min((WORK_FILL * span) / Math.ceil(Math.sqrt(capacity)), CARD_SIZE);
+}
+
+/** Draws a texture on a sprite (anchored at its centre) `side` world units on its longer side. */
+function fitPicture(sprite: Sprite, texture: Texture, side: number): void {
+  sprite.texture = texture;
+  sprite.scale.set(side / Math.max(texture.width, texture.height));
+}
+
+/** One tile's density cells and its works' thumbnails, `side` world units long. */
+function drawTile(tile: Tile, atlas: Texture | null, side: number): { node: Container; works: TileWork[] } {
   const node = new Container();
+  const works: TileWork[] = [];
   const [x0, y0, x1] = tile.bounds;
   const span = (x1 - x0) * WORLD_SIZE;
   const grid = tile.density.length;
   const cellSize = span / grid;
   const density = new Graphics();
-  tile.density.forEach((row, j) =>
+  // Where every work of the tile is drawn as a picture, the density cells would only cover the ground.
+  const pictured = atlas ? tile.works.filter((work) => work.atlas).length : 0;
+  if (pictured < tile.total) tile.density.forEach((row, j) =>
     row.forEach((count, i) => {
       if (count === 0) return;
       const alpha = Math.min(0.55, 0.08 + 0.07 * Math.log2(1 + count));
@@ -229,19 +372,19 @@ function drawTile(tile: Tile, atlas: Texture | null, capacity: number): Containe
     }),
   );
   node.addChild(density);
-  if (!atlas) return node;
-  const side = (WORK_FILL * span) / Math.ceil(Math.sqrt(capacity));
+  if (!atlas) return { node, works };
   for (const work of tile.works) {
     if (!work.atlas) continue;
     const [left, top, width, height] = work.atlas;
-    const sprite = new Sprite(new Texture({ source: atlas.source, frame: new Rectangle(left, top, width, height) }));
-    const k = side / Math.max(width, height);
+    const cell = new Texture({ source: atlas.source, frame: new Rectangle(left, top, width, height) });
+    const sprite = new Sprite(cell);
     sprite.anchor.set(0.5);
-    sprite.scale.set(k);
+    fitPicture(sprite, cell, side);
     sprite.position.set(work.x * WORLD_SIZE, work.y * WORLD_SIZE);
     node.addChild(sprite);
+    works.push({ id: work.id, title: work.title, sprite, cell, side, shown: -1, sharp: null, request: null, wanted: -1 });
   }
-  return node;
+  return { node, works };
 }
 
 async function loadAtlas(url: string): Promise<Texture | null> {

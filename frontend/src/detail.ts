@@ -20,8 +20,9 @@ const FULL_KEEP = 40;
  */
 const MIN_CARD_PX = 88;
 const MIN_CARD_PX_FLOOR = 14;
-/** How much of a square of the free area's shorter side the works may cover at the minimum size. */
-const MIN_CARD_FILL = 1;
+/** How much of a square of the free area's shorter side the works may cover at the minimum size: well under all of
+ * it, so that a result set spread apart (spread.ts) still fits the screen. */
+const MIN_CARD_FILL = 0.4;
 
 /**
  * The least length, in CSS pixels, of a work's longer side on screen. It is MIN_CARD_PX while few
@@ -35,9 +36,21 @@ export function minCardPx(count: number, freeWidth: number, freeHeight: number):
   return clamp(Math.sqrt((MIN_CARD_FILL * side * side) / count), MIN_CARD_PX_FLOOR, MIN_CARD_PX);
 }
 
-/** How many times larger than CARD_SIZE works are drawn at `scale` to be at least `minPx` long on screen. */
-export function boostAt(scale: number, minPx: number): number {
-  return Math.max(1, minPx / (CARD_SIZE * scale));
+/** How steeply works grow on screen as the camera zooms in while they are held above their plain size: 0 would
+ * keep them the same size (zooming in would only spread them), 1 is the plain zoom. */
+const GROWTH = 0.35;
+/** The longest a result is drawn, in CSS pixels: a dense map lets the camera zoom far closer than a card needs. */
+const MAX_CARD_PX = 720;
+
+/**
+ * How many times CARD_SIZE works are drawn at `scale`: at least `minPx` long at `worldScale` (the whole map in
+ * view) and growing steadily from there as the camera zooms in, until their plain size takes over; never more
+ * than MAX_CARD_PX.
+ */
+export function boostAt(scale: number, minPx: number, worldScale: number): number {
+  const plain = CARD_SIZE * scale;
+  const held = minPx * Math.pow(Math.max(1, scale / worldScale), GROWTH);
+  return Math.min(Math.max(1, held / plain), MAX_CARD_PX / plain);
 }
 
 /** The works' textures: a thumbnail for each, a sharper rendition while a work is large on screen. */

@@ -1,6 +1,8 @@
 import './style.css';
 import {
   ApiError,
+  MAX_RESULTS,
+  RESULTS_PER_QUERY,
   getArtwork,
   getHealth,
   isAbort,
@@ -8,12 +10,15 @@ import {
   searchSimilar,
   searchText,
   type SearchAnswer,
+  type SearchFilters,
+  type SearchOptions,
 } from './api';
 import type { CollectionInfo } from './collection';
 import type { MapView } from './camera';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
 import { SearchChips, type SearchChip } from './chips';
+import { FilterBar } from './filters';
 import { ResultsList } from './results';
 import { truncate } from './util';
 
@@ -80,6 +85,7 @@ mapForTests = map;
 const panel = new Panel();
 const resultsList = new ResultsList();
 const chips = new SearchChips();
+const filterBar = new FilterBar();
 /** The query each chip stands for, when a URL can name it. */
 const chipQueries = new Map<string, Query>();
 
@@ -105,9 +111,9 @@ interface SearchSpec {
   label: string;
   /** "20 works {found}" / "No works found {for}". */
   found: string;
-  /** What the URL names it by (null: an uploaded image, which a URL cannot hold). */
-  query: Query | null;
-  fetch: (signal: AbortSignal) => Promise<SearchAnswer>;
+  /** The search, as the URL names it (an uploaded image is not in the URL). */
+  query: Query;
+  fetch: (options: SearchOptions, signal: AbortSignal) => Promise<SearchAnswer>;
 }
 
 /** Runs one search: the newest one wins, its results join the canvas and the camera frames them. */
@@ -118,7 +124,7 @@ async function runSearch(spec: SearchSpec): Promise<void> {
   inFlight++;
   setStatus(spec.busy, 'busy');
   try {
-    const answer = await spec.fetch(ctrl.signal);
+    const answer = await spec.fetch({ k: spec.query.k, filters: filterBar.current }, ctrl.signal);
     if (ctrl.signal.aborted) return;
     const results = Array.isArray(answer?.results) ? answer.results : [];
     if (results.length === 0) {
@@ -126,8 +132,8 @@ async function runSearch(spec: SearchSpec): Promise<void> {
       return;
     }
     const chip = chips.add(spec.label, spec.found, results);
-    if (spec.query) chipQueries.set(chip.label, spec.query);
-    resultsList.show(spec.found, results);
+    chipQueries.set(chip.label, spec.query);
+    showList(chip);
     updateInsets();
     const point = 'query_point' in answer ? answer.query_point : null;
     const added = map.addResults(results, spec.label, point, chip.colour);
@@ -135,7 +141,7 @@ async function runSearch(spec: SearchSpec): Promise<void> {
     const works = `${results.length} ${results.length === 1 ? 'work' : 'works'}`;
     setStatus(
       already > 0
-        ? `${works} ${spec.found} (${already} already on the canvas).`
+        ? `${works} ${spec.found} (${already} already on the map).`
         : `${works} ${spec.found}.`,
     );
   } catch (err) {
@@ -153,8 +159,14 @@ function quote(text: string): string {
 
 // ---- searches the URL names -----------------------------------------------------------------
 
-/** A search a link can name: a text, or "more like" a stored work (an uploaded image cannot be in a URL). */
-type Query = { kind: 'q'; text: string } | { kind: 'like'; id: number };
+/**
+ * A search and how many hits it shows: a text or "more like" a stored work, which a link can name, or an uploaded
+ * image, which it cannot (it is kept to run again when the filters change).
+ */
+type Query =
+  | { kind: 'q'; text: string; k: number }
+  | { kind: 'like'; id: number; k: number; title?: string | null }
+  | { kind: 'image'; file: File; k: number };
 
 /** The searches on the map, in the order they were made, and the open work: what the URL says. */
 let queries: Query[] = [];
@@ -172,70 +184,135 @@ function searchByText(q: string): void {
     input.focus();
     return;
   }
-  const query: Query = { kind: 'q', text };
-  queries.push(query);
-  writeUrl('push');
-  void runSearch(textSearch(text, query));
+  startSearch({ kind: 'q', text, k: RESULTS_PER_QUERY });
 }
 
 function searchLike(work: { id: number; title: string | null }): void {
-  const query: Query = { kind: 'like', id: work.id };
-  queries.push(query);
-  writeUrl('push');
-  void runSearch(likeSearch(work, query));
-}
-
-function textSearch(text: string, query: Query): SearchSpec {
-  return {
-    query,
-    busy: `Searching for ${quote(text)}…`,
-    label: quote(text),
-    found: `for ${quote(text)}`,
-    fetch: (signal) => searchText(text, signal),
-  };
-}
-
-function likeSearch(work: { id: number; title: string | null }, query: Query): SearchSpec {
-  const name = work.title ? quote(work.title) : `work #${work.id}`;
-  return {
-    query,
-    busy: `Looking for works like ${name}…`,
-    label: `like ${name}`,
-    found: `like ${name}`,
-    fetch: (signal) => searchSimilar(work.id, signal),
-  };
+  startSearch({ kind: 'like', id: work.id, k: RESULTS_PER_QUERY, title: work.title });
 }
 
 function searchByImage(file: File): void {
-  const name = file.name || 'your image';
-  void runSearch({
-    query: null,
+  startSearch({ kind: 'image', file, k: RESULTS_PER_QUERY });
+}
+
+/** A new search: onto the map, into the URL, and run. */
+function startSearch(query: Query): void {
+  queries.push(query);
+  writeUrl('push');
+  void runSearch(specOf(query));
+}
+
+/** How a search is run and shown. */
+function specOf(query: Query): SearchSpec {
+  if (query.kind === 'q') {
+    const { text } = query;
+    return {
+      query,
+      busy: `Searching for ${quote(text)}…`,
+      label: quote(text),
+      found: `for ${quote(text)}`,
+      fetch: (options, signal) => searchText(text, options, signal),
+    };
+  }
+  if (query.kind === 'like') {
+    const name = query.title ? quote(query.title) : `work #${query.id}`;
+    return {
+      query,
+      busy: `Looking for works like ${name}…`,
+      label: `like ${name}`,
+      found: `like ${name}`,
+      fetch: (options, signal) => searchSimilar(query.id, options, signal),
+    };
+  }
+  const name = query.file.name || 'your image';
+  return {
+    query,
     busy: `Searching for works like ${name}…`,
     label: `image: ${name}`,
     found: `like ${name}`,
-    fetch: (signal) => searchImage(file, name, signal),
-  });
+    fetch: (options, signal) => searchImage(query.file, name, options, signal),
+  };
 }
 
-/** What a URL names: `q=text` and `like=id` (in order; `similar=id` from older links), `work=id`, `view=x,y,zoom`. */
-function readUrl(): { queries: Query[]; work: number | null; view: MapView | null } {
+/** The next page size of "more results": 20, 50, 100, then the API's most. */
+function moreThan(k: number): number {
+  return k < 50 ? 50 : k < 100 ? 100 : MAX_RESULTS;
+}
+
+/** Lists a search's results, offering more while it filled its page and the API allows more. */
+function showList(chip: SearchChip): void {
+  const query = chipQueries.get(chip.label);
+  const more = query !== undefined && chip.results.length >= query.k && query.k < MAX_RESULTS;
+  resultsList.show(chip.label, chip.found, chip.results, more);
+}
+
+/** The listed search again with its next page size: its new works join the map. */
+function showMore(label: string): void {
+  const query = chipQueries.get(label);
+  if (!query) return;
+  query.k = moreThan(query.k);
+  writeUrl('push');
+  void runSearch(specOf(query));
+}
+
+/** Every search on the map again, in order, with the filters now set. */
+async function rerunSearches(): Promise<void> {
+  const again = queries;
+  searchAbort?.abort();
+  clearSearches();
+  inFlight++;
+  try {
+    for (const query of again) {
+      queries.push(query);
+      await runSearch(specOf(query));
+    }
+  } finally {
+    inFlight--;
+  }
+}
+
+/** What a URL says: its searches (`q=text`, `like=id`, each with its `k=n` after it when not 20; `similar=id` from
+ * older links), the filters (`museum`, `type`, `from`, `to`), the open work (`work=id`) and the view. */
+function readUrl(): { queries: Query[]; filters: SearchFilters; work: number | null; view: MapView | null } {
   const params = new URLSearchParams(location.search);
   const named: Query[] = [];
   for (const [key, value] of params) {
-    const id = Number(value);
-    if (key === 'q' && value.trim()) named.push({ kind: 'q', text: value.trim() });
-    else if ((key === 'like' || key === 'similar') && Number.isInteger(id) && id > 0) named.push({ kind: 'like', id });
+    const n = Number(value);
+    if (key === 'q' && value.trim()) named.push({ kind: 'q', text: value.trim(), k: RESULTS_PER_QUERY });
+    else if ((key === 'like' || key === 'similar') && Number.isInteger(n) && n > 0) {
+      named.push({ kind: 'like', id: n, k: RESULTS_PER_QUERY });
+    } else if (key === 'k' && named.length && Number.isInteger(n) && n >= 1) {
+      named[named.length - 1].k = Math.min(n, MAX_RESULTS);
+    }
   }
+  const year = (name: string) => {
+    const text = params.get(name);
+    return text !== null && text.trim() !== '' && Number.isInteger(Number(text)) ? Number(text) : undefined;
+  };
+  const filters: SearchFilters = {
+    museum: params.get('museum') || undefined,
+    type: params.get('type') || undefined,
+    from: year('from'),
+    to: year('to'),
+  };
   const work = Number(params.get('work'));
   const [x, y, scale] = (params.get('view') ?? '').split(',').map(Number);
   const view = [x, y, scale].every(Number.isFinite) && scale > 0 ? { x, y, scale } : null;
-  return { queries: named, work: Number.isInteger(work) && work > 0 ? work : null, view };
+  return { queries: named, filters, work: Number.isInteger(work) && work > 0 ? work : null, view };
 }
 
-/** The URL of what is on screen now: the searches, the open work and the view. */
+/** The URL of what is on screen now: the searches, the filters, the open work and the view. */
 function currentUrl(): string {
   const params = new URLSearchParams();
-  for (const query of queries) params.append(query.kind, query.kind === 'q' ? query.text : String(query.id));
+  for (const query of queries) {
+    if (query.kind === 'image') continue;
+    params.append(query.kind, query.kind === 'q' ? query.text : String(query.id));
+    if (query.k !== RESULTS_PER_QUERY) params.append('k', String(query.k));
+  }
+  const { museum, type, from, to } = filterBar.current;
+  for (const [key, value] of Object.entries({ museum, type, from, to })) {
+    if (value !== undefined) params.set(key, String(value));
+  }
   if (openWork !== null) params.set('work', String(openWork));
   if (queries.length || openWork !== null || userMoved) {
     const { x, y, scale } = map.view();
@@ -260,24 +337,22 @@ async function restoreFromUrl(): Promise<void> {
   restoring = true;
   inFlight++;
   try {
-    if (!sameQueries(wanted.queries, queries)) {
+    const filtersMoved = !sameFilters(wanted.filters, filterBar.current);
+    if (filtersMoved) filterBar.set(wanted.filters);
+    if (filtersMoved || !sameQueries(wanted.queries, queries)) {
       searchAbort?.abort();
       panel.close();
       clearSearches();
       for (const query of wanted.queries) {
         queries.push(query);
-        if (query.kind === 'q') {
-          input.value = query.text;
-          await runSearch(textSearch(query.text, query));
-        } else {
-          // The title makes a better label than the id; without it the search still runs.
-          const art = await getArtwork(query.id).catch(() => null);
-          await runSearch(likeSearch(art ?? { id: query.id, title: null }, query));
-        }
+        if (query.kind === 'q') input.value = query.text;
+        // The title makes a better label than the id; without it the search still runs.
+        if (query.kind === 'like') query.title = (await getArtwork(query.id).catch(() => null))?.title;
+        await runSearch(specOf(query));
       }
       updateInsets();
     }
-    await openFromUrl(wanted.work);
+    await openWorkById(wanted.work);
     if (wanted.view) map.setView(wanted.view);
   } finally {
     inFlight--;
@@ -303,7 +378,7 @@ function removeSearch(chip: SearchChip): void {
   map.removeQuery(chip.label);
   if (openWork !== null && map.resultById(openWork) === null) panel.close();
   const last = chips.all.at(-1);
-  if (last) resultsList.show(last.found, last.results);
+  if (last) showList(last);
   else resultsList.clear();
   map.showQuery(last?.label ?? null);
   updateInsets();
@@ -311,7 +386,7 @@ function removeSearch(chip: SearchChip): void {
 }
 
 chips.onChoose = (chip) => {
-  resultsList.show(chip.found, chip.results);
+  showList(chip);
   map.showQuery(chip.label);
   updateInsets();
   map.frameQuery(chip.label);
@@ -319,15 +394,28 @@ chips.onChoose = (chip) => {
 chips.onRemove = removeSearch;
 
 function sameQuery(a: Query, b: Query): boolean {
-  return a.kind === b.kind && (a.kind === 'q' ? a.text === (b as typeof a).text : a.id === (b as typeof a).id);
+  if (a.kind !== b.kind || a.k !== b.k) return false;
+  if (a.kind === 'q') return a.text === (b as typeof a).text;
+  if (a.kind === 'like') return a.id === (b as typeof a).id;
+  return a.file === (b as typeof a).file;
 }
+
+function sameFilters(a: SearchFilters, b: SearchFilters): boolean {
+  return a.museum === b.museum && a.type === b.type && a.from === b.from && a.to === b.to;
+}
+
+filterBar.onChange = () => {
+  writeUrl('push');
+  void rerunSearches();
+};
+resultsList.onMore = showMore;
 
 function sameQueries(a: readonly Query[], b: readonly Query[]): boolean {
   return a.length === b.length && a.every((q, i) => sameQuery(q, b[i]));
 }
 
-/** Opens the work a URL names (from the map, else from the API), or closes the panel. */
-async function openFromUrl(id: number | null): Promise<void> {
+/** Opens a work by id (a URL's, or a collection work clicked): from the results, else from the API; null closes. */
+async function openWorkById(id: number | null): Promise<void> {
   if (id === null) {
     panel.close();
     return;
@@ -355,19 +443,34 @@ function updateInsets(): void {
   });
 }
 
+/** The corner says how many works the map holds, and how many of them are results. */
+function showCount(results: number): void {
+  const placed = map.collectionInfo().placed;
+  const works = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'work' : 'works'}`;
+  if (results > 0) {
+    const of = placed > 0 ? ` among ${works(placed)}` : '';
+    countEl.textContent = `${results.toLocaleString()} ${results === 1 ? 'result' : 'results'}${of}`;
+  } else {
+    countEl.textContent = placed > 0 ? `${works(placed)} on the map` : 'No works on the map yet';
+  }
+}
+
 map.onCountChange = (count) => {
-  countEl.textContent = `${count.toLocaleString()} ${count === 1 ? 'work' : 'works'} on the canvas`;
+  showCount(count);
   document.body.classList.toggle('has-works', count > 0);
   hint.hidden = count > 0;
 };
 
-map.onCollectionShown = () => document.body.classList.add('has-collection');
-map.onHover = (id) => {
-  resultsList.setHovered(id);
-  const result = id === null ? null : map.resultById(id);
-  tooltip.hidden = result === null;
-  if (result) tooltip.textContent = [result.title || 'Untitled', result.maker].filter(Boolean).join(' — ');
+map.onCollectionShown = () => {
+  document.body.classList.add('has-collection');
+  showCount(map.resultCount);
 };
+map.onHover = (id, text) => {
+  resultsList.setHovered(id);
+  tooltip.hidden = id === null;
+  tooltip.textContent = text;
+};
+map.onPick = (id) => void openWorkById(id);
 // The hovered work's title follows the pointer, just below and right of it.
 byId('map').addEventListener('pointermove', (e) => {
   tooltip.style.transform = `translate(${e.clientX + 14}px, ${e.clientY + 18}px)`;
@@ -512,8 +615,10 @@ inFlight++;
 try {
   // First (but not for long), so that the banner is in place before the map is framed.
   await Promise.race([checkHealth(), new Promise((resolve) => setTimeout(resolve, 2500))]);
+  void filterBar.start();
   updateInsets();
   map.showWholeWorld();
+  await map.collectionStarted; // a link's view may be closer than a map without tiles allows
   await restoreFromUrl();
 } finally {
   inFlight--;

@@ -1,7 +1,7 @@
 /** ArtMap, the one object main.ts and the test hook use: the map's modules composed into a canvas. */
 import { Container, type Application } from 'pixi.js';
 import type { Point, Result } from './api';
-import { Camera, type Insets, type MapView } from './camera';
+import { Camera, type Bounds, type Insets, type MapView } from './camera';
 import { CollectionLayer, type CollectionInfo } from './collection';
 import { LevelOfDetail, boostAt, minCardPx } from './detail';
 import { ACCENT, Highlight } from './highlight';
@@ -20,6 +20,8 @@ export interface SpriteInfo {
   y: number;
   screenX: number;
   screenY: number;
+  /** Its rank in the listed search (0: not one of its hits). */
+  rank: number;
 }
 
 /** The zoomable, pannable canvas of artworks. */
@@ -30,9 +32,13 @@ export class ArtMap {
   onCollectionShown: () => void = () => {};
   /** The camera moved (called on every frame it moves). */
   onViewChange: () => void = () => {};
-  /** The pointer moved onto a work (its id) or off every work (null). */
-  onHover: (id: number | null) => void = () => {};
+  /** The pointer moved onto a work (its id, and what its tooltip says) or off every work (null). */
+  onHover: (id: number | null, tooltip: string) => void = () => {};
+  /** A work of the collection (not a search's result) was clicked: its id. */
+  onPick: (id: number) => void = () => {};
 
+  /** Settles once the whole-collection layer knows the map (or that there is none): the zoom range is set. */
+  readonly collectionStarted: Promise<void>;
   private readonly camera: Camera;
   private readonly pointer: Pointer;
   private readonly worksLayer = new Container();
@@ -86,13 +92,22 @@ export class ArtMap {
 
     viewport.on('clicked', (e) => {
       const work = this.workAtScreen(e.screen.x, e.screen.y);
-      if (work) this.onSelect(work.result);
+      if (work) {
+        this.onSelect(work.result);
+        return;
+      }
+      const { x, y } = this.camera.toWorld(e.screen.x, e.screen.y);
+      const picked = this.collection.workAt(x, y);
+      if (picked) this.onPick(picked.id);
     });
     this.pointer = new Pointer(app.canvas, () => this.updateHover());
 
     this.camera.showWholeWorld();
     app.ticker.add((ticker) => this.tick(ticker.deltaMS));
-    void this.collection.start();
+    this.collectionStarted = this.collection.start().then(() => {
+      const closest = this.collection.closestScale();
+      if (closest) this.camera.setMaxScale(closest);
+    });
   }
 
   static async create(host: HTMLElement): Promise<ArtMap> {
@@ -102,9 +117,14 @@ export class ArtMap {
     return map;
   }
 
-  /** True while the camera is flying to a result set. */
+  /** How many search results are on the map. */
+  get resultCount(): number {
+    return this.works.size;
+  }
+
+  /** True while the camera is flying to a result set or works glide apart. */
   get flying(): boolean {
-    return this.camera.flying;
+    return this.camera.flying || this.spread.gliding;
   }
 
   /** The part of the screen covered by the floating search bar and the side panel. */
@@ -284,7 +304,8 @@ export class ArtMap {
     const rect = this.app.canvas.getBoundingClientRect();
     return this.workList.map((work) => {
       const { x, y } = this.camera.toScreen(work.node.x, work.node.y);
-      return { id: work.result.id, x: work.nx, y: work.ny, screenX: rect.left + x, screenY: rect.top + y };
+      const { id } = work.result;
+      return { id, x: work.nx, y: work.ny, screenX: rect.left + x, screenY: rect.top + y, rank: work.badge.rank };
     });
   }
 
@@ -316,9 +337,27 @@ export class ArtMap {
     return this.camera.scale * this.boost;
   }
 
+  /** Follows the canvas to its new size; the works that were in view stay in view, spread as they are drawn at the
+   * new zoom (spread apart further when it zooms out, so the camera steps back until they fit). */
   private resize(width: number, height: number): void {
+    const shown = this.workList.filter((work) => contains(this.camera.visibleBounds(), work.tx, work.ty));
     this.camera.resize(width, height);
+    for (let step = 0; step < 8 && shown.length; step++) {
+      const s = this.camera.scale;
+      const boost = boostAt(s, this.minWorkPx(), this.camera.worldScale());
+      this.spread.layout(this.workList, s, boost);
+      const view = this.camera.visibleBounds();
+      const spread = spreadBounds(shown, boost);
+      if (contains(view, spread.minX, spread.minY) && contains(view, spread.maxX, spread.maxY)) break;
+      const fit = Math.min((view.maxX - view.minX) / (spread.maxX - spread.minX), (view.maxY - view.minY) / (spread.maxY - spread.minY));
+      this.camera.setView({
+        x: (spread.minX + spread.maxX) / 2 / WORLD_SIZE,
+        y: (spread.minY + spread.maxY) / 2 / WORLD_SIZE,
+        scale: s * Math.min(0.95, fit),
+      });
+    }
     this.viewDirty = true;
+    this.layoutDirty = true;
   }
 
   private tick(dt: number): void {
@@ -327,7 +366,7 @@ export class ArtMap {
     this.spread.step(this.workList, dt);
     const change = this.camera.viewChange();
     if (change) this.onViewChange();
-    if (change || this.viewDirty) {
+    if (change || this.viewDirty || this.layoutDirty) {
       this.viewDirty = false;
       this.updateView(change === 'zoomed');
     }
@@ -337,7 +376,7 @@ export class ArtMap {
   private updateView(zoomed: boolean): void {
     const s = this.camera.scale;
     // Works are drawn `boost` times larger when zoomed out, so that they stay legible (see minCardPx).
-    const boost = boostAt(s, this.minWorkPx());
+    const boost = boostAt(s, this.minWorkPx(), this.camera.worldScale());
     const list = this.workList;
     this.collection.setDimmed(list.length > 0);
     this.collection.update(this.camera.visibleBounds(), s);
@@ -371,11 +410,15 @@ export class ArtMap {
 
   private updateHover(): void {
     const { pointer } = this;
-    const onMap = pointer.inside && !this.camera.flying ? this.workAtScreen(pointer.x, pointer.y) : null;
-    const pointed = onMap?.result.id ?? null;
+    const looking = pointer.inside && !this.camera.flying;
+    const onMap = looking ? this.workAtScreen(pointer.x, pointer.y) : null;
+    const where = this.camera.toWorld(pointer.x, pointer.y);
+    const underneath = looking && !onMap ? this.collection.workAt(where.x, where.y) : null;
+    const pointed = onMap?.result.id ?? underneath?.id ?? null;
     if (pointed !== this.pointed) {
       this.pointed = pointed;
-      this.onHover(pointed);
+      const { title, maker } = onMap?.result ?? { title: underneath?.title, maker: null };
+      this.onHover(pointed, [title || 'Untitled', maker].filter(Boolean).join(' — '));
     }
     const work = onMap ?? this.listHover;
     const previous = this.highlight.hovered;
@@ -389,8 +432,24 @@ export class ArtMap {
       this.animations.add(work);
     }
     this.highlight.hover(work, this.worksScale());
-    pointer.setCursor(work ? 'pointer' : '');
+    pointer.setCursor(work || underneath ? 'pointer' : '');
   }
+}
+
+/** The world rectangle the works cover where they are drawn (spread), `boost` times their size. */
+function spreadBounds(works: readonly Work[], boost: number): Bounds {
+  const b = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (const { tx, ty, halfW, halfH } of works) {
+    b.minX = Math.min(b.minX, tx - halfW * boost);
+    b.maxX = Math.max(b.maxX, tx + halfW * boost);
+    b.minY = Math.min(b.minY, ty - halfH * boost);
+    b.maxY = Math.max(b.maxY, ty + halfH * boost);
+  }
+  return b;
+}
+
+function contains(b: Bounds, x: number, y: number): boolean {
+  return x >= b.minX && x <= b.maxX && y >= b.minY && y <= b.maxY;
 }
 
 /** The visible leaves under a node: what the renderer draws each frame. */

@@ -10,14 +10,19 @@ export class ResultsList {
   onOpen: (result: Result) => void = () => {};
   /** A work of the list is pointed at or focused (null: none is). */
   onHover: (id: number | null) => void = () => {};
+  /** "More results" was pressed for the listed search (by its label). */
+  onMore: (label: string) => void = () => {};
 
   private readonly el = byId('results');
   private readonly title = byId('results-title');
   private readonly list = byId<HTMLOListElement>('results-list');
+  private readonly more = byId<HTMLButtonElement>('results-more');
   private readonly items = new Map<number, HTMLButtonElement>();
+  private label = '';
 
   constructor() {
     this.list.addEventListener('keydown', (e) => this.move(e));
+    this.more.addEventListener('click', () => this.onMore(this.label));
   }
 
   get isShown(): boolean {
@@ -32,15 +37,21 @@ export class ResultsList {
     return sheet ? { left: 0, bottom: window.innerHeight - rect.top } : { left: rect.right, bottom: 0 };
   }
 
-  /** Lists one search's results, best first, under what was searched for. */
-  show(label: string, results: readonly Result[]): void {
-    this.title.textContent = `${results.length} ${results.length === 1 ? 'work' : 'works'} ${label}`;
+  /** Lists one search's results, best first, under what was searched for, offering `more` of them or not. */
+  show(label: string, found: string, results: readonly Result[], more: boolean): void {
+    // The same search with more results keeps the focus and the scroll where they were.
+    const focused = this.label === label ? (document.activeElement as HTMLElement | null)?.dataset.id : undefined;
+    this.label = label;
+    this.title.textContent = `${results.length} ${results.length === 1 ? 'work' : 'works'} ${found}`;
     this.items.clear();
     this.list.replaceChildren(...results.map((result, rank) => this.item(result, rank + 1)));
+    this.more.hidden = !more;
     this.el.hidden = false;
+    if (focused) this.items.get(Number(focused))?.focus({ preventScroll: true });
   }
 
   clear(): void {
+    this.label = '';
     this.list.replaceChildren();
     this.items.clear();
     this.el.hidden = true;

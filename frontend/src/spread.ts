@@ -49,6 +49,11 @@ export class Spread {
     this.moving = true;
   }
 
+  /** True while some works glide to their spots. */
+  get gliding(): boolean {
+    return this.moving;
+  }
+
   /** Glides every node a step towards its spot; false once all have arrived (nothing to redraw). */
   step(works: readonly Work[], dt: number): boolean {
     if (!this.moving) return false;

@@ -96,7 +96,8 @@ def test_query_draws_sprites_where_the_api_places_them(page: Page, api: httpx.Cl
         assert 0 <= sprite["screenX"] <= VIEWPORT[0] and 0 <= sprite["screenY"] <= VIEWPORT[1], "framed in view"
     assert parse_qs(urlsplit(page.url).query)["q"] == [QUERY]  # with the view: a link shows what is on screen
     expect(page.get_by_test_id("status")).to_have_text(f"{K} works for “{QUERY}”.")
-    expect(page.get_by_test_id("count")).to_have_text(f"{K} works on the canvas")
+    placed = api.get("/api/map").json()["placed"]
+    expect(page.get_by_test_id("count")).to_have_text(f"{K} results among {placed} works")
 
 
 def test_clicking_a_work_opens_its_panel(page: Page, api: httpx.Client) -> None:
@@ -359,5 +360,110 @@ def test_hovering_a_work_on_the_map_shows_its_title(page: Page, api: httpx.Clien
     page.mouse.move(sprite["screenX"], sprite["screenY"])
     hit = results[sprite["id"]]
     expect(page.get_by_test_id("tooltip")).to_have_text(f"{hit['title']} — {hit['maker']}")
-    page.mouse.move(5, VIEWPORT[1] // 2)  # off every work
+    page.get_by_test_id("search-input").hover()  # off the map
     expect(page.get_by_test_id("tooltip")).to_be_hidden()
+
+
+def uncovered(page: Page, points: list[tuple[float, float]]) -> list[bool]:
+    """Whether the canvas, not a control over it, is what a click at each point would reach."""
+    return page.evaluate("ps => ps.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')", points)
+
+
+def settled_sprites(page: Page) -> list[dict[str, Any]]:
+    """The sprites once they stay put: a thumbnail arriving late resizes its work, and the works spread again."""
+    previous = sprites(page)
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        wait_until_idle(page)
+        current = sprites(page)
+        if current == previous:
+            return current
+        previous = current
+    pytest.fail("the works never came to rest")
+
+
+def test_every_result_is_reachable_where_it_is_drawn_and_shows_its_rank(page: Page, api: httpx.Client) -> None:
+    """Results that would overlap are spread apart: pointing at each one's centre finds that very work."""
+    ranks = {r["id"]: rank for rank, r in enumerate(text_results(api, QUERY), start=1)}
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    drawn = settled_sprites(page)
+    assert {s["id"]: s["rank"] for s in drawn} == ranks  # outlined and ranked as listed
+    free = uncovered(page, [(s["screenX"], s["screenY"]) for s in drawn])
+    reachable = [s for s, ok in zip(drawn, free, strict=True) if ok]
+    assert len(reachable) >= K // 2, f"only {len(reachable)} of {K} works are clear of the controls"
+    for sprite in reachable:
+        page.mouse.move(sprite["screenX"], sprite["screenY"])
+        page.wait_for_function("id => window.__artsearch.hovered() === id", arg=sprite["id"])
+
+
+def test_more_results_brings_the_next_page_and_the_link_keeps_it(page: Page, api: httpx.Client) -> None:
+    more = api.get("/api/search", params={"q": QUERY, "k": 50}).json()["results"]
+    assert K < len(more) < 50  # the 40 works of the collection: the next page is the last
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    page.get_by_test_id("more-results").click()
+    wait_until_idle(page, len(more))
+    assert drawn_ids(page) == {r["id"] for r in more}
+    expect(page.get_by_test_id("result")).to_have_count(len(more))
+    expect(page.get_by_test_id("more-results")).to_be_hidden()  # the search has no more to give
+    page.wait_for_function("() => new URLSearchParams(location.search).get('k') === '50'")
+    page.reload()
+    wait_until_idle(page, len(more))
+    expect(page.get_by_test_id("result")).to_have_count(len(more))
+    page.go_back()
+    wait_until_idle(page, K)
+
+
+def test_filters_narrow_every_search_and_the_link_keeps_them(page: Page, api: httpx.Client) -> None:
+    years = api.get("/api/facets").json()["years"]
+    tail, since = 0, years["start"]
+    for i in reversed(range(len(years["counts"]))):  # a year that a few of the dated works reach
+        tail += years["counts"][i]
+        since = years["start"] + i * years["bin"]
+        if tail >= 5:
+            break
+    params = {"q": QUERY, "k": K, "date_from": since}
+    expected = {r["id"] for r in api.get("/api/search", params=params).json()["results"]}
+    assert 0 < len(expected) < K
+    search(page, QUERY)
+    wait_until_idle(page, K)
+    page.get_by_test_id("filters-button").click()
+    page.get_by_test_id("filter-from").fill(str(since))
+    page.get_by_test_id("filter-from").dispatch_event("change")  # let go of the slider: the searches run again
+    wait_until_idle(page, len(expected))
+    assert drawn_ids(page) == expected
+    expect(page.get_by_test_id("filter-years")).to_have_text(f"from {since}")
+    expect(page.get_by_test_id("filters-button")).to_have_text("Filters · 1")
+    assert parse_qs(urlsplit(page.url).query)["from"] == [str(since)]
+
+    page.reload()
+    wait_until_idle(page, len(expected))
+    assert drawn_ids(page) == expected
+    expect(page.get_by_test_id("filters-button")).to_have_text("Filters · 1")
+    page.go_back()  # before the filter: the whole first page again
+    wait_until_idle(page, K)
+    expect(page.get_by_test_id("filters-button")).to_have_text("Filters")
+
+
+def test_clicking_a_work_of_the_collection_opens_it(page: Page, api: httpx.Client) -> None:
+    info = api.get("/api/map").json()
+    tile = api.get(info["tiles"].format(z=0, x=0, y=0)).json()
+    page.wait_for_function("() => (window.__artsearch.collection()?.worksDrawn ?? 0) > 0", timeout=PAGE_TIMEOUT_MS)
+    view = view_of(page)
+    world = 20000  # frontend/src/world.ts WORLD_SIZE
+
+    def on_screen(work: dict[str, Any]) -> tuple[float, float]:
+        return (
+            (work["x"] - view["x"]) * world * view["scale"] + VIEWPORT[0] / 2,
+            (work["y"] - view["y"]) * world * view["scale"] + VIEWPORT[1] / 2,
+        )
+
+    points = [on_screen(work) for work in tile["works"]]
+    clear = [(w, p) for w, p, ok in zip(tile["works"], points, uncovered(page, points), strict=True) if ok]
+    work, (x, y) = max(clear, key=lambda wp: min(math.dist(wp[1], q) for q in points if q != wp[1]))
+    page.mouse.move(x, y)
+    expect(page.get_by_test_id("tooltip")).to_have_text(work["title"])
+    page.mouse.click(x, y)
+    expect(page.get_by_test_id("panel-title")).to_have_text(work["title"])
+    assert parse_qs(urlsplit(page.url).query)["work"] == [str(work["id"])]
