@@ -178,8 +178,12 @@ export class Camera {
   /** Flies so that a world rectangle fills the free area, `pad` screen pixels around it. */
   frame(bounds: Bounds, pad: number): void {
     const { minX, minY, maxX, maxY } = bounds;
-    const scale = this.fitScale(maxX - minX, maxY - minY, true, pad);
-    this.flyToFrame((minX + maxX) / 2, (minY + maxY) / 2, scale);
+    this.flyToFrame((minX + maxX) / 2, (minY + maxY) / 2, this.scaleToFrame(bounds, pad));
+  }
+
+  /** The zoom at which frame(bounds, pad) arrives. */
+  scaleToFrame(bounds: Bounds, pad: number): number {
+    return this.fitScale(bounds.maxX - bounds.minX, bounds.maxY - bounds.minY, true, pad);
   }
 
   /** Flies to show the whole map. */

@@ -13,7 +13,7 @@ import { Container, Graphics, ImageSource, Rectangle, Sprite, Text, Texture } fr
 import { getMap, getTile, type MapInfo, type Tile } from './api';
 import type { Bounds } from './camera';
 import { TextureStore, type TextureRequest } from './textures';
-import { CARD_SIZE, WORLD_SIZE } from './world';
+import { WORLD_SIZE } from './world';
 
 /** A tile is drawn between TILE_PX and twice that many CSS pixels wide. */
 const TILE_PX = 384;
@@ -62,9 +62,11 @@ interface TileView {
   readonly x: number;
   readonly y: number;
   readonly node: Container;
-  /** The works' pictures, each `side` world units on its longer side. */
   readonly works: TileWork[];
-  readonly side: number;
+  /** The longest its works' pictures may be, in world units: most of a cell of the tile. */
+  readonly cellSide: number;
+  /** How long they are drawn now: no longer than a search result's card at this zoom (see update). */
+  side: number;
   atlas: Texture | null;
   seen: number;
 }
@@ -75,8 +77,8 @@ interface TileWork {
   readonly title: string;
   readonly sprite: Sprite;
   readonly cell: Texture;
-  /** Its longer side in world units, whichever picture it shows. */
-  readonly side: number;
+  /** Its longer side in world units, whichever picture it shows (its tile's side). */
+  side: number;
   /** Which of RENDITIONS it shows (-1: its atlas cell), and which it waits for. */
   shown: number;
   sharp: Texture | null;
@@ -97,6 +99,8 @@ export class CollectionLayer {
   private frame = 0;
   private shown = false;
   private readonly sharpStore = new TextureStore(4);
+  /** A search result's card at the zoom last drawn, in world units: no collection work is drawn longer. */
+  private cardSide = Infinity;
   private readonly sharp = new Set<TileWork>();
 
   /** `onChange` hears of every tile loaded; `onShown`, once, of the first that draws any work. */
@@ -139,10 +143,14 @@ export class CollectionLayer {
     this.labelsNode.visible = !dimmed;
   }
 
-  /** Picks the tile zoom for this scale, asks for the visible tiles and shows the best loaded cover of the view. */
-  update(bounds: Bounds, scale: number): void {
+  /**
+   * Picks the tile zoom for this scale, asks for the visible tiles and shows the best loaded cover of the view, its
+   * works no longer than `cardPx`, the CSS pixels a search result is drawn at now.
+   */
+  update(bounds: Bounds, scale: number, cardPx: number): void {
     const info = this.info;
     if (!info) return;
+    this.cardSide = cardPx / scale;
     this.frame++;
     const z = clampZoom(Math.floor(Math.log2((scale * WORLD_SIZE) / TILE_PX)), info.max_zoom);
     this.zoom = z;
@@ -157,6 +165,7 @@ export class CollectionLayer {
       view.node.visible = shown.has(view);
       if (view.node.visible) view.seen = this.frame;
     }
+    for (const view of shown) resizeWorks(view, Math.min(view.cellSide, this.cardSide));
     this.sharpen(shown, bounds, scale * (window.devicePixelRatio || 1));
     for (const label of this.labelsNode.children) {
       const [low, high] = label.label.split('-').map(Number);
@@ -226,9 +235,10 @@ export class CollectionLayer {
           atlas?.destroy(true);
           return;
         }
-        const side = workSide((tile.bounds[2] - tile.bounds[0]) * WORLD_SIZE, info.tile_capacity);
+        const cellSide = workSide((tile.bounds[2] - tile.bounds[0]) * WORLD_SIZE, info.tile_capacity);
+        const side = Math.min(cellSide, this.cardSide);
         const { node, works } = drawTile(tile, atlas, side);
-        const view: TileView = { key, z, x, y, node, works, side, atlas, seen: this.frame };
+        const view: TileView = { key, z, x, y, node, works, cellSide, side, atlas, seen: this.frame };
         this.tiles.set(key, view);
         this.tilesNode.addChild(view.node);
         if (tile.works.length > 0 && !this.shown) {
@@ -341,9 +351,19 @@ function visibleTiles(bounds: Bounds, z: number): string[] {
   return keys;
 }
 
-/** A work's longer side in a tile `span` world units wide: most of its cell, never more than a result's card. */
+/** A work's longer side in a tile `span` world units wide: most of its cell. */
 function workSide(span: number, capacity: number): number {
-  return Math.min((WORK_FILL * span) / Math.ceil(Math.sqrt(capacity)), CARD_SIZE);
+  return (WORK_FILL * span) / Math.ceil(Math.sqrt(capacity));
+}
+
+/** Draws a tile's works `side` world units long, when that moved by more than a hair since they were drawn. */
+function resizeWorks(view: TileView, side: number): void {
+  if (Math.abs(side / view.side - 1) < 0.01) return;
+  view.side = side;
+  for (const work of view.works) {
+    work.side = side;
+    fitPicture(work.sprite, work.sprite.texture, side);
+  }
 }
 
 /** Draws a texture on a sprite (anchored at its centre) `side` world units on its longer side. */

@@ -324,7 +324,13 @@ export class ArtMap {
   private frame(batch: readonly Work[], anchor: { x: number; y: number } | null): void {
     // Zoomed out, works are drawn larger than CARD_SIZE (see minCardPx): leave room for half of one.
     const pad = Math.max(48, this.minWorkPx() / 2 + 16);
-    this.camera.frame(boundsOf(batch, anchor), pad);
+    // Framed as they will be drawn there: spread apart at the zoom their places alone would be framed at.
+    const places = boundsOf(batch, anchor);
+    const s = this.camera.scaleToFrame(places, pad);
+    const boost = boostAt(s, this.minWorkPx(), this.camera.worldScale());
+    this.spread.layout(this.workList, s, boost);
+    this.camera.frame(union(places, spreadBounds(batch, boost)), pad);
+    this.layoutDirty = true; // laid out again at the zoom the flight ends at
   }
 
   /** The least on-screen length of a work, for the works on the map and the free area now. */
@@ -379,7 +385,7 @@ export class ArtMap {
     const boost = boostAt(s, this.minWorkPx(), this.camera.worldScale());
     const list = this.workList;
     this.collection.setDimmed(list.length > 0);
-    this.collection.update(this.camera.visibleBounds(), s);
+    this.collection.update(this.camera.visibleBounds(), s, CARD_SIZE * s * boost);
     this.detail.update(list, this.camera.visibleBounds(), boost, s * boost * this.app.renderer.resolution);
     if (boost !== this.boost) {
       this.boost = boost;
@@ -446,6 +452,15 @@ function spreadBounds(works: readonly Work[], boost: number): Bounds {
     b.maxY = Math.max(b.maxY, ty + halfH * boost);
   }
   return b;
+}
+
+function union(a: Bounds, b: Bounds): Bounds {
+  return {
+    minX: Math.min(a.minX, b.minX),
+    minY: Math.min(a.minY, b.minY),
+    maxX: Math.max(a.maxX, b.maxX),
+    maxY: Math.max(a.maxY, b.maxY),
+  };
 }
 
 function contains(b: Bounds, x: number, y: number): boolean {

@@ -25,12 +25,18 @@ function objectNumber(art: Artwork): readonly [string, string | null] {
   return ['Museum number', art.source === 'folder' ? null : art.source_id];
 }
 
+/** Past this many device pixels across the panel, the museum's largest image is worth its weight (a phone's 3x
+ * screen, a wide window at 2x); below it, its regular image (often ~850 px) is sharp enough. */
+const FULL_IMAGE_FROM_PX = 1000;
+
 /** The side panel with one artwork's image and metadata. */
 export class Panel {
   onMoreLikeThis: (result: Result) => void = () => {};
   onClose: () => void = () => {};
 
   private current: Result | null = null;
+  /** How sharp the image shown is: 0 the thumbnail, 1 the regular image, 2 the largest. */
+  private sharpness = 0;
   private detailsRequest: AbortController | null = null;
   private returnFocus: HTMLElement | null = null;
   private readonly el = byId('panel');
@@ -106,13 +112,19 @@ export class Panel {
     this.image.hidden = !small;
     if (!small) return;
     this.image.src = small;
-    if (large && large !== small) {
-      const full = new Image();
-      full.onload = () => {
-        if (this.current?.id === r.id) this.image.src = large;
-      };
-      full.src = large;
-    }
+    this.sharpness = 0;
+    if (large && large !== small) this.swapWhenLoaded(r.id, large, 1);
+  }
+
+  /** Shows a sharper image of the open work once it has loaded (never a half-loaded one, nor a blurrier one). */
+  private swapWhenLoaded(id: number, url: string, sharpness: number): void {
+    const sharper = new Image();
+    sharper.onload = () => {
+      if (this.current?.id !== id || sharpness <= this.sharpness) return;
+      this.sharpness = sharpness;
+      this.image.src = url;
+    };
+    sharper.src = url;
   }
 
   private loadDetails(id: number): void {
@@ -122,6 +134,8 @@ export class Panel {
     getArtwork(id, ctrl.signal)
       .then((art) => {
         if (this.current?.id !== id) return;
+        const devicePx = this.el.clientWidth * (window.devicePixelRatio || 1);
+        if (art.full_image_url && devicePx > FULL_IMAGE_FROM_PX) this.swapWhenLoaded(id, art.full_image_url, 2);
         setText(this.description, art.description);
         const rows = [...DETAILS.map(([key, label]) => [label, art[key]] as const), objectNumber(art)];
         this.details.replaceChildren(...rows.flatMap(([label, value]) => (value ? detailRow(label, value) : [])));
