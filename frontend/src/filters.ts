@@ -15,6 +15,7 @@ export class FilterBar {
   onChange: (filters: SearchFilters) => void = () => {};
 
   private readonly toggle = byId<HTMLButtonElement>('filters-button');
+  private readonly count = byId('filters-count');
   private readonly box = byId('filters');
   private readonly museum = byId<HTMLSelectElement>('filter-museum');
   private readonly type = byId<HTMLSelectElement>('filter-type');
@@ -157,7 +158,9 @@ export class FilterBar {
     const on = [this.filters.museum, this.filters.type, this.filters.from ?? this.filters.to].filter(
       (v) => v !== undefined,
     ).length;
-    this.toggle.textContent = on ? `Filters · ${on}` : 'Filters';
+    this.count.textContent = String(on);
+    this.count.hidden = on === 0;
+    this.toggle.setAttribute('aria-label', on ? `Filters: ${on} on` : 'Filters');
     this.toggle.classList.toggle('active', on > 0);
     this.reset.hidden = on === 0;
   }
