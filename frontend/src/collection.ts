@@ -21,6 +21,8 @@ const TILE_PX = 384;
 const MAX_IN_FLIGHT = 6;
 /** Loaded tiles kept for panning back before the least recently seen are dropped. */
 const KEEP_TILES = 160;
+/** Tiles at this zoom or coarser are never evicted. */
+const KEEP_THROUGH_ZOOM = 1;
 /** A thumbnail's longer side, as a share of a work's cell in its tile (√capacity cells a side). */
 const WORK_FILL = 0.8;
 const DENSITY_COLOUR = 0x6d86b3;
@@ -325,7 +327,10 @@ export class CollectionLayer {
   /** Drops the least recently shown tiles beyond KEEP_TILES, freeing their atlases. */
   private evict(): void {
     if (this.tiles.size <= KEEP_TILES) return;
-    const old = [...this.tiles.values()].filter((v) => !v.node.visible).sort((a, b) => a.seen - b.seen);
+    // The coarsest tiles stay (five at most): whatever else goes, zooming out finds a cover drawn at once.
+    const old = [...this.tiles.values()]
+      .filter((v) => !v.node.visible && v.z > KEEP_THROUGH_ZOOM)
+      .sort((a, b) => a.seen - b.seen);
     for (const view of old.slice(0, this.tiles.size - KEEP_TILES)) {
       this.tiles.delete(view.key);
       for (const work of view.works) this.blur(work);
