@@ -9,14 +9,15 @@
  * Past the deepest zoom the works grow with the camera; once one is drawn larger than its thumbnail it is given its
  * 300 px rendition, then its image, for at most MAX_SHARP works nearest the centre at once.
  */
-import { Container, Graphics, ImageSource, Rectangle, Sprite, Text, Texture } from 'pixi.js';
+import { CanvasSource, Container, ImageSource, Rectangle, Sprite, Text, Texture } from 'pixi.js';
 import { getMap, getTile, type MapInfo, type Tile } from './api';
 import type { Bounds } from './camera';
 import { TextureStore, type TextureRequest } from './textures';
 import { WORLD_SIZE } from './world';
 
-/** A tile is drawn between TILE_PX and twice that many CSS pixels wide. */
-const TILE_PX = 384;
+/** A tile is drawn between TILE_PX and twice that many CSS pixels wide: its works' cells are 34–68 px, about a
+ * thumbnail's own size, and a 1440 × 900 view draws 6–12 tiles (docs/performance.md has the frame times). */
+const TILE_PX = 512;
 /** Requests for tiles and atlases in flight at once. */
 const MAX_IN_FLIGHT = 6;
 /** Loaded tiles kept for panning back before the least recently seen are dropped. */
@@ -70,6 +71,8 @@ interface TileView {
   /** How long they are drawn now: no longer than a search result's card at this zoom (see update). */
   side: number;
   atlas: Texture | null;
+  /** The density grid as a texture, or null where every work is a picture. */
+  density: Texture | null;
   seen: number;
 }
 
@@ -239,8 +242,8 @@ export class CollectionLayer {
         }
         const cellSide = workSide((tile.bounds[2] - tile.bounds[0]) * WORLD_SIZE, info.tile_capacity);
         const side = Math.min(cellSide, this.cardSide);
-        const { node, works } = drawTile(tile, atlas, side);
-        const view: TileView = { key, z, x, y, node, works, cellSide, side, atlas, seen: this.frame };
+        const { node, works, density } = drawTile(tile, atlas, side);
+        const view: TileView = { key, z, x, y, node, works, cellSide, side, atlas, density, seen: this.frame };
         this.tiles.set(key, view);
         this.tilesNode.addChild(view.node);
         if (tile.works.length > 0 && !this.shown) {
@@ -267,6 +270,7 @@ export class CollectionLayer {
     const cy = (bounds.minY + bounds.maxY) / 2;
     const candidates: { work: TileWork; wanted: number; distance: number }[] = [];
     for (const view of shown) {
+      if (view.z !== this.zoom) continue; // a coarser tile standing in while this zoom's load: not for long
       const px = view.side * devicePx;
       if (px < SHARPEN_AT * thumbnail) continue;
       const wanted = px < SHARPEN_AT * RENDITIONS[0].maxSide ? 0 : 1;
@@ -336,6 +340,7 @@ export class CollectionLayer {
       for (const work of view.works) this.blur(work);
       view.node.destroy({ children: true });
       view.atlas?.destroy(true);
+      view.density?.destroy(true);
     }
   }
 }
@@ -377,27 +382,26 @@ function fitPicture(sprite: Sprite, texture: Texture, side: number): void {
   sprite.scale.set(side / Math.max(texture.width, texture.height));
 }
 
-/** One tile's density cells and its works' thumbnails, `side` world units long. */
-function drawTile(tile: Tile, atlas: Texture | null, side: number): { node: Container; works: TileWork[] } {
+/** One tile's density and its works' thumbnails, `side` world units long. */
+function drawTile(
+  tile: Tile,
+  atlas: Texture | null,
+  side: number,
+): { node: Container; works: TileWork[]; density: Texture | null } {
   const node = new Container();
   const works: TileWork[] = [];
   const [x0, y0, x1] = tile.bounds;
   const span = (x1 - x0) * WORLD_SIZE;
-  const grid = tile.density.length;
-  const cellSize = span / grid;
-  const density = new Graphics();
-  // Where every work of the tile is drawn as a picture, the density cells would only cover the ground.
+  // Where every work of the tile is drawn as a picture, the density would only cover the ground.
   const pictured = atlas ? tile.works.filter((work) => work.atlas).length : 0;
-  if (pictured < tile.total) tile.density.forEach((row, j) =>
-    row.forEach((count, i) => {
-      if (count === 0) return;
-      const alpha = Math.min(0.55, 0.08 + 0.07 * Math.log2(1 + count));
-      density.rect(x0 * WORLD_SIZE + i * cellSize, y0 * WORLD_SIZE + j * cellSize, cellSize, cellSize);
-      density.fill({ color: DENSITY_COLOUR, alpha });
-    }),
-  );
-  node.addChild(density);
-  if (!atlas) return { node, works };
+  const density = pictured < tile.total ? densityTexture(tile.density) : null;
+  if (density) {
+    const cells = new Sprite(density);
+    cells.position.set(x0 * WORLD_SIZE, y0 * WORLD_SIZE);
+    cells.scale.set(span / density.width);
+    node.addChild(cells);
+  }
+  if (!atlas) return { node, works, density };
   for (const work of tile.works) {
     if (!work.atlas) continue;
     const [left, top, width, height] = work.atlas;
@@ -409,7 +413,29 @@ function drawTile(tile: Tile, atlas: Texture | null, side: number): { node: Cont
     node.addChild(sprite);
     works.push({ id: work.id, title: work.title, sprite, cell, side, shown: -1, sharp: null, request: null, wanted: -1 });
   }
-  return { node, works };
+  return { node, works, density };
+}
+
+/**
+ * A tile's density grid as an image, one pixel a cell, drawn stretched over the tile: one drawImage a frame instead
+ * of a filled rectangle per cell, which pixi's canvas renderer redraws every frame (see docs/performance.md).
+ */
+function densityTexture(grid: number[][]): Texture {
+  const size = grid.length;
+  const canvas = document.createElement('canvas');
+  canvas.width = size;
+  canvas.height = size;
+  const pixels = new ImageData(size, size);
+  const [r, g, b] = [(DENSITY_COLOUR >> 16) & 255, (DENSITY_COLOUR >> 8) & 255, DENSITY_COLOUR & 255];
+  grid.forEach((row, j) =>
+    row.forEach((count, i) => {
+      if (count === 0) return;
+      const at = 4 * (j * size + i);
+      pixels.data.set([r, g, b, 255 * Math.min(0.55, 0.08 + 0.07 * Math.log2(1 + count))], at);
+    }),
+  );
+  canvas.getContext('2d')!.putImageData(pixels, 0, 0);
+  return new Texture({ source: new CanvasSource({ resource: canvas, scaleMode: 'nearest' }) });
 }
 
 async function loadAtlas(url: string): Promise<Texture | null> {

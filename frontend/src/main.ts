@@ -484,7 +484,8 @@ for (const gesture of ['pointerdown', 'wheel'] as const) {
 }
 
 map.onViewChange = () => {
-  if (restoring) return;
+  // Not before the page has read its URL: the first frames would write a bare URL over a shared link.
+  if (restoring || !started) return;
   window.clearTimeout(viewTimer);
   viewTimer = window.setTimeout(() => writeUrl('replace'), 400);
 };

@@ -3,6 +3,9 @@ import { Application } from 'pixi.js';
 
 /** A pixi application drawing into `host`, sized to it. */
 export async function createApplication(host: HTMLElement): Promise<Application> {
+  // Without a GPU the browser composites the page in software too, where blurring what lies under the floating
+  // controls again on every frame the map moves costs more than drawing the map (docs/performance.md).
+  document.body.classList.toggle('no-gpu', hasSoftwareWebGL());
   const app = new Application();
   await app.init({
     resizeTo: host,
@@ -25,7 +28,7 @@ export async function createApplication(host: HTMLElement): Promise<Application>
 function preferredRenderer(): 'webgl' | 'canvas' | ('webgl' | 'canvas')[] {
   const asked = new URLSearchParams(location.search).get('renderer');
   if (asked === 'webgl' || asked === 'canvas') return asked;
-  return hasSoftwareWebGL() ? 'canvas' : ['webgl', 'canvas'];
+  return document.body.classList.contains('no-gpu') ? 'canvas' : ['webgl', 'canvas'];
 }
 
 /**

@@ -4,6 +4,7 @@ import io
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import PAGE_TIMEOUT_MS, wait_until_idle
 from tests.helpers import FIXTURES
@@ -467,3 +468,22 @@ def test_clicking_a_work_of_the_collection_opens_it(page: Page, api: httpx.Clien
     page.mouse.click(x, y)
     expect(page.get_by_test_id("panel-title")).to_have_text(work["title"])
     assert parse_qs(urlsplit(page.url).query)["work"] == [str(work["id"])]
+
+
+def test_a_shared_link_survives_a_slow_start(browser: Browser, server_url: str) -> None:
+    """The page writes its view into the URL as the camera moves; not before it has read the link it was opened on."""
+    context = browser.new_context(viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]})
+    tab = context.new_page()
+
+    def slow_health(route: Route) -> None:
+        time.sleep(1.5)  # longer than the page waits before writing a moved view
+        route.continue_()
+
+    tab.route("**/api/health", slow_health)
+    view = "0.5000,0.5000,0.3000"
+    tab.goto(f"{server_url}/?q={QUERY}&view={view}")
+    wait_until_idle(tab, K)
+    tab.wait_for_timeout(600)  # a view write would land by now
+    params = parse_qs(urlsplit(tab.url).query)
+    assert params["q"] == [QUERY] and params["view"] == [view]
+    context.close()
