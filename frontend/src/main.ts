@@ -170,6 +170,8 @@ type Query =
 
 /** The searches on the map, in the order they were made, and the open work: what the URL says. */
 let queries: Query[] = [];
+/** Bumped by each round that draws the searches afresh (see runAll). */
+let searchRound = 0;
 let openWork: number | null = null;
 /** True while the page rebuilds what a URL names: nothing it does is written back. */
 let restoring = false;
@@ -255,15 +257,24 @@ function showMore(label: string): void {
   void runSearch(specOf(query));
 }
 
-/** Every search on the map again, in order, with the filters now set. */
-async function rerunSearches(): Promise<void> {
-  const again = queries;
+/**
+ * Draws these searches afresh, one after another, with the filters now set; `queries` holds them all from the start, so a newer round (the
+ * filters changed again, a link restored) takes over the whole list and this one stops where it is.
+ */
+async function runAll(all: readonly Query[]): Promise<void> {
+  const round = ++searchRound;
   searchAbort?.abort();
   clearSearches();
+  queries = [...all];
   inFlight++;
   try {
-    for (const query of again) {
-      queries.push(query);
+    for (const query of all) {
+      if (query.kind === 'q') input.value = query.text;
+      // The title makes a better label than the id; without it the search still runs.
+      if (query.kind === 'like' && query.title === undefined) {
+        query.title = (await getArtwork(query.id).catch(() => null))?.title;
+      }
+      if (round !== searchRound) return;
       await runSearch(specOf(query));
     }
   } finally {
@@ -340,16 +351,8 @@ async function restoreFromUrl(): Promise<void> {
     const filtersMoved = !sameFilters(wanted.filters, filterBar.current);
     if (filtersMoved) filterBar.set(wanted.filters);
     if (filtersMoved || !sameQueries(wanted.queries, queries)) {
-      searchAbort?.abort();
       panel.close();
-      clearSearches();
-      for (const query of wanted.queries) {
-        queries.push(query);
-        if (query.kind === 'q') input.value = query.text;
-        // The title makes a better label than the id; without it the search still runs.
-        if (query.kind === 'like') query.title = (await getArtwork(query.id).catch(() => null))?.title;
-        await runSearch(specOf(query));
-      }
+      await runAll(wanted.queries);
       updateInsets();
     }
     await openWorkById(wanted.work);
@@ -406,7 +409,7 @@ function sameFilters(a: SearchFilters, b: SearchFilters): boolean {
 
 filterBar.onChange = () => {
   writeUrl('push');
-  void rerunSearches();
+  void runAll(queries);
 };
 resultsList.onMore = showMore;
 

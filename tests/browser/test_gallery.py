@@ -40,6 +40,13 @@ def text_results(api: httpx.Client, query: str) -> list[dict[str, Any]]:
     return response.json()["results"]
 
 
+def filtered_results(api: httpx.Client, query: str, **filters: int | str) -> list[dict[str, Any]]:
+    """The API's answer for `query` narrowed by filters, as the page asks for it."""
+    response = api.get("/api/search", params={"q": query, "k": K, **filters})
+    response.raise_for_status()
+    return response.json()["results"]
+
+
 def similar_ids(api: httpx.Client, artwork_id: int) -> set[int]:
     """The API's "more like this" ids for one artwork, as the page asks for them."""
     response = api.get(f"/api/artworks/{artwork_id}/similar", params={"k": K})
@@ -278,13 +285,21 @@ def same_view(a: dict[str, float], b: dict[str, float]) -> bool:
     return abs(a["x"] - b["x"]) < 1e-3 and abs(a["y"] - b["y"]) < 1e-3 and abs(a["scale"] / b["scale"] - 1) < 1e-2
 
 
-def test_the_url_restores_the_queries_the_open_work_and_the_view(page: Page, api: httpx.Client) -> None:
+def test_the_url_restores_the_queries_the_filters_the_open_work_and_the_view(page: Page, api: httpx.Client) -> None:
+    years = api.get("/api/facets").json()["years"]
+    until = years["end"] - years["bin"]  # leaves out the latest bin's works
     search(page, QUERY)
     wait_until_idle(page, K)
     first_ids = drawn_ids(page)
     search(page, SECOND_QUERY)
     wait_until_idle(page)
+    page.get_by_test_id("filters-button").click()
+    page.get_by_test_id("filter-to").fill(str(until))  # input, then change: as letting go of the slider
+    # A second change at once (the other slider let go, say): the newer round redraws every search, the older stops.
+    page.get_by_test_id("filter-to").dispatch_event("change")
+    wait_until_idle(page)
     both_ids = drawn_ids(page)
+    assert both_ids == {r["id"] for q in (QUERY, SECOND_QUERY) for r in filtered_results(api, q, date_to=until)}
     page.get_by_test_id("result").nth(1).click()
     title = page.get_by_test_id("panel-title")
     opened = title.inner_text()
@@ -293,25 +308,31 @@ def test_the_url_restores_the_queries_the_open_work_and_the_view(page: Page, api
     page.wait_for_function("() => new URLSearchParams(location.search).has('view')")
     page.wait_for_timeout(600)  # the view is written once the camera has rested
     params = parse_qs(urlsplit(page.url).query)
-    assert params["q"] == [QUERY, SECOND_QUERY] and len(params["work"]) == 1
+    assert params["q"] == [QUERY, SECOND_QUERY] and params["to"] == [str(until)] and len(params["work"]) == 1
     view = view_of(page)
+    filters = page.get_by_test_id("filters-count")
 
     page.reload()
-    wait_until_idle(page, len(both_ids))
+    wait_until_idle(page)
     assert drawn_ids(page) == both_ids
     expect(title).to_have_text(opened)
+    expect(filters).to_have_text("1")
     assert same_view(view_of(page), view), (view_of(page), view)
 
-    page.go_back()  # before the work was opened: the same searches, the panel closed
+    page.go_back()  # before the work was opened: the same searches and filter, the panel closed
     wait_until_idle(page, len(both_ids))
     expect(page.get_by_test_id("panel")).to_have_attribute("aria-hidden", "true")
+    page.go_back()  # before the filter
+    wait_until_idle(page)
+    expect(filters).to_be_hidden()
     page.go_back()  # before the second search
     wait_until_idle(page, len(first_ids))
     assert drawn_ids(page) == first_ids
-    page.go_forward()
-    page.go_forward()
+    for _ in range(3):
+        page.go_forward()
     wait_until_idle(page, len(both_ids))
     expect(title).to_have_text(opened)
+    expect(filters).to_have_text("1")
     assert drawn_ids(page) == both_ids and same_view(view_of(page), view)
 
 
@@ -424,14 +445,12 @@ def test_filters_narrow_every_search_and_the_link_keeps_them(page: Page, api: ht
         since = years["start"] + i * years["bin"]
         if tail >= 5:
             break
-    params = {"q": QUERY, "k": K, "date_from": since}
-    expected = {r["id"] for r in api.get("/api/search", params=params).json()["results"]}
+    expected = {r["id"] for r in filtered_results(api, QUERY, date_from=since)}
     assert 0 < len(expected) < K
     search(page, QUERY)
     wait_until_idle(page, K)
     page.get_by_test_id("filters-button").click()
-    page.get_by_test_id("filter-from").fill(str(since))
-    page.get_by_test_id("filter-from").dispatch_event("change")  # let go of the slider: the searches run again
+    page.get_by_test_id("filter-from").fill(str(since))  # input, then change: the searches run again
     wait_until_idle(page, len(expected))
     assert drawn_ids(page) == expected
     expect(page.get_by_test_id("filter-years")).to_have_text(f"from {since}")
