@@ -157,6 +157,16 @@ def test_a_resized_copy_finds_its_artwork_first(client: TestClient, collection: 
         assert 0.0 <= body["query_point"]["x"] <= 1.0
 
 
+def test_an_upload_takes_k_from_the_query_string_or_the_form(client: TestClient, collection: Collection) -> None:
+    files = {"file": ("query.jpg", FIXTURE_IMAGES[0].read_bytes(), "image/jpeg")}
+    from_query = client.post("/api/search/image", params={"k": 5}, files=files)
+    assert from_query.status_code == 200, from_query.text
+    assert len(from_query.json()["results"]) == 5
+    both = client.post("/api/search/image", params={"k": 5}, files=files, data={"k": "7"})
+    assert len(both.json()["results"]) == 7  # the form's field, when it is there
+    assert client.post("/api/search/image", params={"k": 0}, files=files).status_code == 422
+
+
 def test_filters_narrow_and_still_fill_k(client: TestClient, collection: Collection) -> None:
     hits = search(client, museum="met", k=10)["results"]
     assert len(hits) == 10 and {hit["source"] for hit in hits} == {"met"}

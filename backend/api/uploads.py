@@ -11,8 +11,12 @@ from backend.api.params import DEFAULT_K, MAX_K
 
 FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the small `k` field around the image
 
-# The request body as the OpenAPI schema shows it (the route parses it itself, to stay in memory).
+K_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K}
+
+# The request body as the OpenAPI schema shows it (the route parses it itself, to stay in memory), and `k` in the
+# query string, which counts as the form's field does.
 UPLOAD_REQUEST_BODY = {
+    "parameters": [{"name": "k", "in": "query", "required": False, "schema": K_SCHEMA, "description": "how many hits"}],
     "requestBody": {
         "required": True,
         "content": {
@@ -22,12 +26,12 @@ UPLOAD_REQUEST_BODY = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "a JPEG, PNG or WebP"},
-                        "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K},
+                        "k": K_SCHEMA | {"description": "how many hits (the query string's `k` when absent)"},
                     },
                 }
             }
         },
-    }
+    },
 }
 
 
@@ -40,7 +44,8 @@ class ImageUpload:
 
 
 async def read_image_upload(request: Request) -> ImageUpload:
-    """Parse multipart `file` and `k`; 413 past the limit, 415 for another body type, 422 for a bad form."""
+    """Parse multipart `file` and `k` (the form's, else the query string's); 413 past the limit, 415 for another body
+    type, 422 for a bad form."""
     limit = request.app.state.settings.max_upload_bytes
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(415, "send the image as multipart/form-data with a `file` field")
@@ -58,7 +63,7 @@ async def read_image_upload(request: Request) -> ImageUpload:
     data = await upload.read()
     if len(data) > limit:
         raise HTTPException(413, too_large(limit))
-    return ImageUpload(data, _parse_k(form.get("k")))
+    return ImageUpload(data, _parse_k(form.get("k", request.query_params.get("k"))))
 
 
 def too_large(limit: int) -> str:

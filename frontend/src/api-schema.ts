@@ -1125,6 +1125,8 @@ export interface operations {
                 date_to?: number | null;
                 /** @description lowest cosine similarity */
                 min_score?: number | null;
+                /** @description how many hits */
+                k?: number;
             };
             header?: never;
             path?: never;
@@ -1138,7 +1140,10 @@ export interface operations {
                      * @description a JPEG, PNG or WebP
                      */
                     file: string;
-                    /** @default 20 */
+                    /**
+                     * @description how many hits (the query string's `k` when absent)
+                     * @default 20
+                     */
                     k?: number;
                 };
             };
