@@ -12,6 +12,7 @@ from PIL import Image
 
 from backend.api.app import create_app
 from backend.api.facets import CachedFacets
+from backend.api.security import SECURITY_HEADERS
 from backend.database import connect
 from backend.images import FILE_THUMBNAIL_SIDE
 from backend.projection import fit_projection
@@ -496,3 +497,21 @@ def test_built_frontend_is_served_at_root(settings: Settings, collection: Collec
     with TestClient(create_app(settings, frontend_dir=dist)) as client:
         assert "<title>map</title>" in client.get("/").text
         assert client.get("/api/health").status_code == 200
+
+
+def test_every_answer_carries_the_security_headers_and_head_is_answered(
+    client: TestClient, collection: Collection
+) -> None:
+    work = collection.ids[(FIXTURE_IMAGES[0].stem, "original")]
+    paths = ["/", "/api/health", "/api/search?q=a+storm", f"/api/artworks/{work}", f"/api/artworks/{work}/image"]
+    for path in paths:
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code in (200, 307), (path, response.status_code)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (path, name)
+    assert client.get("/api/artworks/999999999").headers["x-content-type-options"] == "nosniff"  # errors too
+    for path in ("/api/health", f"/api/artworks/{work}"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert int(head.headers["content-length"]) == len(got.content)

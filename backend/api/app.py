@@ -18,6 +18,7 @@ from backend.api.embedder import QueryEmbedder
 from backend.api.facets import CachedFacets
 from backend.api.metrics import Metrics, MetricsMiddleware
 from backend.api.routes import artworks, facets, health, map, metrics, search
+from backend.api.security import SecurityMiddleware
 from backend.api.tiles import BodyCache
 from backend.settings import Settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, frontend_dir: Path = FRONTEND_DIST) -> FastAP
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityMiddleware)  # outermost of these: its headers go on CORS and error answers too
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     for module in (search, facets, artworks, map, health, metrics):

@@ -22,7 +22,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_FOUND = {404: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
 
-@router.head("", include_in_schema=False, response_model=None)
 @router.get("", response_model=MapInfo, responses=NOT_FOUND)
 def current_map(pool: PoolDep, cache: TileCacheDep) -> Response:
     """The current map version, its zoom range, tile sizes, counts and region labels (not cacheable: it moves)."""
@@ -34,7 +33,6 @@ def current_map(pool: PoolDep, cache: TileCacheDep) -> Response:
     return Response(body.content, media_type=body.media_type)
 
 
-@router.head("/{version}/tiles/{z}/{x}/{y}.jpg", include_in_schema=False, response_model=None)
 @router.get(
     "/{version}/tiles/{z}/{x}/{y}.jpg",
     response_class=Response,
@@ -45,7 +43,6 @@ def tile_atlas(version: str, z: int, x: int, y: int, request: Request, pool: Poo
     return _immutable(atlas_body, version, z, x, y, request, pool, cache)
 
 
-@router.head("/{version}/tiles/{z}/{x}/{y}", include_in_schema=False, response_model=None)
 @router.get(
     "/{version}/tiles/{z}/{x}/{y}",
     response_model=Tile,
