@@ -40,13 +40,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.database import connect, start_embedded, stop_embedded  # noqa: E402
-from backend.migrate import upgrade  # noqa: E402
+from backend.database import connect  # noqa: E402
 from backend.projection import fit_projection  # noqa: E402
-from backend.settings import Settings  # noqa: E402
-from benchmarks.map import load  # noqa: E402
+from benchmarks.map import start_and_load, tear_down  # noqa: E402
 from benchmarks.search import free_port, start_server  # noqa: E402
-from benchmarks.synthetic import collection  # noqa: E402
+from tests.helpers import tiny_clip_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "frontend" / "dist"
@@ -103,27 +101,10 @@ DRAWN_JS = """() => {
 BUSY_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
 
-def tiny_clip_config() -> "CLIPConfig":  # noqa: F821
-    """The real CLIP classes at toy size (the map never searches; a small model leaves the cores to the browser)."""
-    from transformers import CLIPConfig
-
-    layers = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
-    return CLIPConfig(
-        text_config=dict(layers, max_position_embeddings=77),
-        vision_config=dict(layers, image_size=224, patch_size=32),
-        projection_dim=512,
-    )
-
-
 def build_map(pgdata: Path, works: int, clusters: int, kind: str) -> tuple[str, dict[str, object]]:
     """benchmarks/map.py's collection (same seed and steps): works, vectors and thumbnails loaded, then the PCA fit."""
-    rng = np.random.default_rng(3)
     started = time.perf_counter()
-    url = start_embedded(pgdata, Settings().embedded_shared_buffers)
-    upgrade(url)
-    vectors = collection(kind, works, clusters, rng)
-    loaded = load(url, vectors, rng)
-    del vectors
+    url, loaded = start_and_load(pgdata, works, clusters, kind, np.random.default_rng(3))
     with connect(url) as conn:
         fit = fit_projection(conn, "pca")
     return url, {
@@ -635,11 +616,7 @@ def main() -> None:
         report |= measure(f"http://127.0.0.1:{port}", app_dir, **options)
         report["measure_s"] = round(time.perf_counter() - started)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        stop_embedded(pgdata)
-        shutil.rmtree(work, ignore_errors=True)
+        tear_down(server, pgdata, work)
     print(json.dumps(report, indent=2))
 
 

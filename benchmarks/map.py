@@ -17,6 +17,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -234,6 +235,24 @@ def place_late_works(url: str, count: int, rng: np.random.Generator, kind: str, 
     }
 
 
+def start_and_load(
+    pgdata: Path, works: int, clusters: int, kind: str, rng: np.random.Generator
+) -> tuple[str, dict[str, float]]:
+    """A migrated embedded Postgres in pgdata holding the synthetic collection: works, vectors and thumbnails."""
+    url = start_embedded(pgdata, Settings().embedded_shared_buffers)
+    upgrade(url)
+    return url, load(url, collection(kind, works, clusters, rng), rng)
+
+
+def tear_down(server: subprocess.Popen | None, pgdata: Path, work: Path) -> None:
+    """Stop the server (if it started) and the database, and remove the working directory."""
+    if server is not None:
+        server.terminate()
+        server.wait(timeout=30)
+    stop_embedded(pgdata)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     """Load, fit, serve, measure; one JSON object out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -252,11 +271,7 @@ def main() -> None:
     pgdata, server = work / "pgdata", None
     report: dict[str, object] = {"benchmark": "map", "works": args.works, "cores": os.cpu_count()}
     try:
-        url = start_embedded(pgdata, Settings().embedded_shared_buffers)
-        upgrade(url)
-        vectors = collection(args.kind, args.works, args.clusters, rng)
-        report["load"] = load(url, vectors, rng)
-        del vectors
+        url, report["load"] = start_and_load(pgdata, args.works, args.clusters, args.kind, rng)
         report["sizes_before_fit"] = sizes(url)
         with connect(url) as conn:
             report["fit"] = vars(fit_projection(conn, "pca"))
@@ -276,11 +291,7 @@ def main() -> None:
         report["facets"] = measure_facets(port)  # after the tiles, whose cold figures it would warm
         report["placed_after_fit"] = place_late_works(url, LATE_PLACED, rng, args.kind, args.clusters)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        stop_embedded(pgdata)
-        shutil.rmtree(work, ignore_errors=True)
+        tear_down(server, pgdata, work)
     print(json.dumps(report, indent=2))
 
 
