@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from backend.errors import ArtsearchError
@@ -334,6 +335,11 @@ def main() -> None:
         app()
     except ArtsearchError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except ValidationError as exc:  # a setting from the environment that does not parse
+        for error in exc.errors():
+            name = "ARTSEARCH_" + "_".join(str(part) for part in error["loc"]).upper()
+            console.print(f"[bold red]error:[/] {name}: {error['msg']}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         console.print("interrupted")

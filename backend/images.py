@@ -13,6 +13,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.clip_model import PreprocessSpec
 
+# What the museums and folders hold; Pillow parses no other format (its EPS plugin would hand the bytes to
+# Ghostscript, others are rarely exercised parsers), and the download stage drops bytes that open as none of these.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 MAX_PIXELS = 64_000_000  # far above any rendition we ask for; a decompression bomb is far above this
 MIN_SIDE = 16  # a 1x1 tracking pixel or a broken placeholder carries no picture worth embedding
 # The map's atlases draw a work at up to this many pixels on its longer side before the full image takes over;
@@ -36,11 +40,11 @@ class ImageError(ValueError):
 def decode_image(data: bytes, target_side: int = 224, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode bytes into an upright RGB image whose shorter side is still >= target_side."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
     except Image.DecompressionBombError as exc:
         raise ImageError("over the pixel limit") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(_not_an_image(data)) from exc
+        raise ImageError(not_an_image(data)) from exc
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError("over the pixel limit", f"{width}x{height}")
@@ -57,8 +61,13 @@ def decode_image(data: bytes, target_side: int = 224, max_pixels: int = MAX_PIXE
     return _to_rgb(image)
 
 
-def _not_an_image(data: bytes) -> str:
-    """The reason for bytes Pillow cannot identify; an HTML page is the common case worth naming."""
+def looks_like_image(data: bytes) -> bool:
+    """Whether bytes begin as one of IMAGE_FORMATS does: checked before anything parses them."""
+    return data.startswith(SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def not_an_image(data: bytes) -> str:
+    """The reason for bytes that are no image; an HTML page is the common case worth naming."""
     head = data[:256].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return "not an image (an HTML page)"

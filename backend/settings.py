@@ -4,12 +4,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from limits import RateLimitItem, parse_many
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 # auto: float16 on CUDA, bfloat16 on CPUs with native bf16, else float32; int8: CPU only (see backend.cpu_linear)
 Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
+RATE_LIMIT_OFF = ("", "0", "off")
+
+
+def rate_limits(spec: str) -> list[RateLimitItem]:
+    """The limits of a setting such as "10/second;240/minute" (none for "0"); ValueError names a bad one."""
+    return [] if spec.strip().lower() in RATE_LIMIT_OFF else parse_many(spec)
 
 
 class Settings(BaseSettings):
@@ -37,7 +44,10 @@ class Settings(BaseSettings):
 
     # search
     hnsw_ef_search: int = 200  # recall@10 >= 0.98 at 100k and 560k vectors (benchmarks/index.py, scale.py)
-    cors_origins: list[str] = []
+    cors_origins: list[str] = []  # none: only the app's own pages may call the API from a browser
+    # per client address, on text, similar and image search ("0" turns it off); behind a proxy on another host,
+    # uvicorn's FORWARDED_ALLOW_IPS lets the client's own address through
+    search_rate_limit: str = "10/second;240/minute"
     max_upload_bytes: int = 10 * 1024 * 1024
     text_cache_size: int = 1024
     tile_cache_mb: int = 256  # built map tiles and atlases kept per API process (a version's never change)
@@ -58,6 +68,9 @@ class Settings(BaseSettings):
     download_max_attempts: int = 4
     download_backoff_s: float = 1.0
     download_max_backoff_s: float = 30.0
+    download_max_bytes: int = 64 * 1024 * 1024  # over any rendition a museum serves, far under a worker's memory
+    # loopback, private, link-local and multicast image URLs are refused unless allowed (a local CDN, the replicas)
+    download_allow_private: bool = False
 
     # crawler: None keeps each source's polite default rate (requests/s per host); 0 means unlimited
     crawl_rate: float | None = None
@@ -73,6 +86,12 @@ class Settings(BaseSettings):
         default="artsearch/0.1 (semantic search over museum collections)",
         validation_alias=AliasChoices("ARTSEARCH_USER_AGENT", "ARTSEARCH_CRAWL_USER_AGENT"),
     )
+
+    @field_validator("search_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        rate_limits(value)
+        return value
 
     @property
     def pgdata(self) -> Path:

@@ -183,9 +183,7 @@ def measure_download(claims: list[ClaimedArtwork], options: EmbedOptions) -> tup
         inbox.put(claim)
     inbox.put(END)
     started = time.perf_counter()
-    DownloadLoop(
-        options.download_concurrency, options.download_retries, options.download_timeout_s, options.user_agent
-    )(inbox, outbox)
+    DownloadLoop(options.download)(inbox, outbox)
     seconds = time.perf_counter() - started
     results = [outbox.get() for _ in range(len(claims))]
     return [r for r in results if isinstance(r, Downloaded)], seconds
@@ -377,7 +375,12 @@ def main() -> None:
         base = receive.recv()
         artworks = insert_artworks(url, base, paintings)
         settings = Settings(
-            database_url=url, home=work / "home", model=str(model_dir), device=device, embed_batch_size=args.batch_size
+            database_url=url,
+            home=work / "home",
+            model=str(model_dir),
+            device=device,
+            embed_batch_size=args.batch_size,
+            download_allow_private=True,  # the images come from a server on 127.0.0.1
         )
         options = EmbedOptions.from_settings(settings)
 

@@ -222,7 +222,13 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="asscale-"))
     settings = Settings(home=home, model=str(save_random_clip(home / "vit-b32-random", CLIPConfig())))
-    env = {**os.environ, "ARTSEARCH_HOME": str(home), "ARTSEARCH_MODEL": settings.model, "ARTSEARCH_CRAWL_RATE": "0"}
+    env = {
+        **os.environ,
+        "ARTSEARCH_HOME": str(home),
+        "ARTSEARCH_MODEL": settings.model,
+        "ARTSEARCH_CRAWL_RATE": "0",
+        "ARTSEARCH_DOWNLOAD_ALLOW_PRIVATE": "true",  # the replica's images are on 127.0.0.1
+    }
     env.pop("DATABASE_URL", None)
     rng = np.random.default_rng(1)
     report: dict[str, object] = {"benchmark": "scale", "works": args.works, "kind": args.kind, "cores": os.cpu_count()}

@@ -18,6 +18,8 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from etl.public_addresses import connector, refused_address
+
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -44,8 +46,18 @@ class MalformedResponse(Exception):
     """A body that does not parse (cut short, invalid JSON/XML): worth fetching again."""
 
 
+class ResponseTooLarge(Exception):
+    """A body over the client's size cap: never worth fetching again."""
+
+    def __init__(self, url: str, max_bytes: int) -> None:
+        super().__init__(f"{url} sends more than {max_bytes // (1024 * 1024)} MB")
+
+
 def classify(error: BaseException) -> Literal["transient", "permanent"]:
-    """Whether an error is worth retrying: network trouble, overload and garbled bodies are; the rest is not."""
+    """Whether an error is worth retrying: network trouble, overload and garbled bodies are; the rest (a refused
+    address among them) is not."""
+    if refused_address(error):
+        return "permanent"
     if isinstance(error, HttpStatusError):
         return "transient" if error.status in TRANSIENT_STATUSES else "permanent"
     transient = (
@@ -68,6 +80,10 @@ def describe(error: BaseException) -> str:
         return "blocked by CDN"
     if isinstance(error, MalformedResponse):
         return "malformed response"
+    if isinstance(error, ResponseTooLarge):
+        return "over the size limit"
+    if refused_address(error):
+        return "refused: not a public address"
     if isinstance(error, aiohttp.ClientError):
         return f"connection error ({type(error).__name__})"
     return type(error).__name__
@@ -75,7 +91,7 @@ def describe(error: BaseException) -> str:
 
 def detail_of(error: BaseException) -> str | None:
     """An error's particulars (the URL, the parser's message), kept beside its class."""
-    return str(error) or None
+    return str(refused_address(error) or error) or None
 
 
 def explain(error: BaseException) -> str:
@@ -160,7 +176,8 @@ class RetryPolicy:
 
 
 class HttpClient:
-    """An aiohttp session with a rate limit and a concurrency cap per host, and the retry policy."""
+    """An aiohttp session with a rate limit and a concurrency cap per host, and the retry policy; for image
+    downloads also public addresses only (etl.public_addresses) and a cap on a body's size."""
 
     def __init__(
         self,
@@ -170,12 +187,16 @@ class HttpClient:
         timeout_s: float,
         user_agent: str,
         policy: RetryPolicy,
+        public_only: bool = False,
+        max_bytes: int | None = None,
     ) -> None:
         self.rate = rate
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.user_agent = user_agent
         self.policy = policy
+        self.public_only = public_only
+        self.max_bytes = max_bytes
         self.retries = 0
         self._limits: dict[str, tuple[AsyncLimiter | None, asyncio.Semaphore]] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -184,7 +205,7 @@ class HttpClient:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.timeout_s),
             headers={"User-Agent": self.user_agent},
-            connector=aiohttp.TCPConnector(limit=0),
+            connector=connector(allow_private=not self.public_only),
         )
         return self
 
@@ -210,15 +231,28 @@ class HttpClient:
             if limiter is not None:  # waits for this host's next slot under the rate limit
                 await limiter.acquire()
             async with self._session.get(url, params=params) as response:
-                body = await response.read()
+                where = str(response.url)
+                body = await self._read(response, where)
                 content_type = response.headers.get("Content-Type", "").lower()
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                where = str(response.url)
                 if response.status == 403 and _looks_like_html(body, content_type):
                     raise BlockedResponse(where, retry_after)
                 if response.status >= 400:
                     raise HttpStatusError(response.status, where, retry_after)
                 return parse(body, content_type, where)
+
+    async def _read(self, response: aiohttp.ClientResponse, where: str) -> bytes:
+        """The body, stopped as soon as it passes max_bytes (a declared length over it is not read at all)."""
+        if self.max_bytes is None:
+            return await response.read()
+        if (response.content_length or 0) > self.max_bytes:
+            raise ResponseTooLarge(where, self.max_bytes)
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise ResponseTooLarge(where, self.max_bytes)
+        return bytes(body)
 
     def _host_limits(self, url: str) -> tuple[AsyncLimiter | None, asyncio.Semaphore]:
         host = urlsplit(url).netloc

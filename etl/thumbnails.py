@@ -16,9 +16,8 @@ from backend.images import THUMBNAIL_SIDE, ImageError, decode_image, make_thumbn
 from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork
 from backend.store.tiles import bump_current_revision, missing_thumbnails, write_thumbnails
-from etl.http import HttpClient, RetryPolicy
 from etl.pipeline.claim import with_local_paths
-from etl.pipeline.download import DownloadImage
+from etl.pipeline.download import DownloadImage, DownloadOptions
 from etl.pipeline.items import Downloaded, Failure
 
 BATCH = 256
@@ -66,15 +65,7 @@ def backfill_thumbnails(settings: Settings, limit: int | None = None) -> Backfil
 
 async def _download(claims: list[ClaimedArtwork], settings: Settings) -> list[Downloaded | Failure]:
     """Every claim's image, settings.download_concurrency at a time."""
-    policy = RetryPolicy(settings.download_max_attempts, settings.download_backoff_s, settings.download_max_backoff_s)
-    client = HttpClient(
-        rate=None,
-        concurrency=settings.download_concurrency,
-        timeout_s=settings.download_timeout_s,
-        user_agent=settings.user_agent,
-        policy=policy,
-    )
-    async with client:
+    async with DownloadOptions.from_settings(settings).client() as client:
         download = DownloadImage(client)
         return await asyncio.gather(*(download(claim) for claim in claims))
 

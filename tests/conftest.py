@@ -53,8 +53,16 @@ def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(db_url: str, tiny_clip_dir: Path, tmp_path: Path) -> Settings:
-    """Settings for one test: its own database, home and the tiny model."""
-    return Settings(database_url=db_url, home=tmp_path / "home", model=str(tiny_clip_dir), device="cpu")
+    """Settings for one test: its own database, home and the tiny model; images download from 127.0.0.1, and
+    searches are not rate-limited (the limit has its own test)."""
+    return Settings(
+        database_url=db_url,
+        home=tmp_path / "home",
+        model=str(tiny_clip_dir),
+        device="cpu",
+        download_allow_private=True,
+        search_rate_limit="0",
+    )
 
 
 @pytest.fixture

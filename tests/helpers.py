@@ -1,11 +1,12 @@
-"""What the tests share, in one place: the fixture files, the `artsearch` CLI, test databases, image bytes,
-artworks as the crawler leaves them, one-value SQL reads and waiting for another process."""
+"""What the tests share, in one place: the fixture files, the `artsearch` CLI, a served app, test databases, image
+bytes, artworks as the crawler leaves them, one-value SQL reads and waiting for another process."""
 
 import io
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,11 +17,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
+import uvicorn
 from PIL import Image
 
 from backend.models import EMBEDDING_DIM, HNSW_INDEX
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from transformers import CLIPConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,10 +41,32 @@ def run_artsearch(args: list[str], env: dict[str, str], timeout: float = 120) ->
 
 
 def cli_environment(database_url: str, home: Path, model: str) -> dict[str, str]:
-    """This process's environment, pointing the `artsearch` CLI at a test database, home and model (on CPU)."""
+    """This process's environment, pointing the `artsearch` CLI at a test database, home and model (on CPU),
+    letting it download from the replicas and image servers on 127.0.0.1, with searches not rate-limited."""
     return dict(
-        os.environ, DATABASE_URL=database_url, ARTSEARCH_HOME=str(home), ARTSEARCH_MODEL=model, ARTSEARCH_DEVICE="cpu"
+        os.environ,
+        DATABASE_URL=database_url,
+        ARTSEARCH_HOME=str(home),
+        ARTSEARCH_MODEL=model,
+        ARTSEARCH_DEVICE="cpu",
+        ARTSEARCH_DOWNLOAD_ALLOW_PRIVATE="true",
+        ARTSEARCH_SEARCH_RATE_LIMIT="0",
     )
+
+
+@contextmanager
+def serving(app: "FastAPI") -> Iterator[str]:
+    """The app behind a real uvicorn server on 127.0.0.1 in a thread, as `artsearch serve` runs it; its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout_s=60)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def free_port() -> int:

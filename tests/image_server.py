@@ -19,6 +19,8 @@ class ImageServer:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.failures_first: dict[str, list[int]] = {}  # name → statuses answered before the real file
+        self.redirects: dict[str, str] = {}  # name → the URL it redirects to
+        self.chunked: set[str] = set()  # names sent without a Content-Length
         self.delay_s = 0.0
         self.one_at_a_time = False  # serialise requests: a slow CDN whose pace a test controls
         self.hits: Counter[str] = Counter()
@@ -58,7 +60,7 @@ class ImageServer:
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
 
-    async def _serve(self, request: web.Request) -> web.Response:
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         self.hits[name] += 1
         if self.one_at_a_time:
@@ -70,10 +72,23 @@ class ImageServer:
             status = self.failures_first[name].pop(0)
             headers = {"Retry-After": "0"} if status == 429 else {}
             return web.Response(status=status, text="try again", headers=headers)
+        if name in self.redirects:
+            raise web.HTTPFound(self.redirects[name])
         if name not in self.files:
             return web.Response(status=404, text="not found")
         data, content_type = self.files[name]
+        if name in self.chunked:
+            return await self._stream(request, data, content_type)
         return web.Response(body=data, content_type=content_type)
+
+    async def _stream(self, request: web.Request, data: bytes, content_type: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), 16 * 1024):
+            await response.write(data[start : start + 16 * 1024])
+        await response.write_eof()
+        return response
 
 
 def one_colour_png(width: int, height: int) -> bytes:

@@ -1,6 +1,9 @@
 """The HTTP API against a real Postgres and the tiny CLIP: contract, map coordinates, errors."""
 
 import io
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +23,16 @@ from backend.settings import Settings
 from backend.store.local_folders import register_local_folder
 from etl.crawler import CrawlOptions, crawl
 from etl.sources.folder import FolderSource
-from tests.helpers import FIXTURE_IMAGES, database_name, folder_with_an_escape, fresh_database, jpeg, png
+from tests.helpers import (
+    FIXTURE_IMAGES,
+    database_name,
+    folder_with_an_escape,
+    fresh_database,
+    jpeg,
+    png,
+    serving,
+)
+from tests.image_server import one_colour_png
 from tests.search_seed import Collection, insert_artwork, seeded_template
 
 RESULT_FIELDS = {
@@ -46,7 +58,9 @@ def settings(
 ) -> Iterator[Settings]:
     """Settings on a fresh copy of the seeded collection (shadows conftest's empty database)."""
     with fresh_database(pg_server_url, "s", seeded[0]) as url:
-        yield Settings(database_url=url, home=tmp_path / "home", model=str(tiny_clip_dir), device="cpu")
+        yield Settings(
+            database_url=url, home=tmp_path / "home", model=str(tiny_clip_dir), device="cpu", search_rate_limit="0"
+        )
 
 
 @pytest.fixture
@@ -433,6 +447,8 @@ def test_upload_errors(client: TestClient) -> None:
     assert not_image.status_code == 415 and "not an image" in not_image.json()["detail"]
     truncated = upload(client, FIXTURE_IMAGES[0].read_bytes()[:2000])
     assert truncated.status_code == 415
+    bomb = upload(client, one_colour_png(20_000, 20_000))  # a few KB that would decode to 400 megapixels
+    assert bomb.status_code == 415 and "pixel limit" in bomb.json()["detail"]
     assert upload(client, png(Image.new("RGB", (4, 4)))).status_code == 415
     assert client.post("/api/search/image", json={"file": "x"}).status_code == 415
     assert client.post("/api/search/image", data={"k": "5"}, files={"other": ("a", b"b")}).status_code == 422
@@ -446,6 +462,21 @@ def test_upload_errors(client: TestClient) -> None:
         "/api/search/image", content=b"garbage", headers={"content-type": "multipart/form-data; boundary=xyz"}
     )
     assert broken.status_code == 422
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_every_client_receives_the_413_for_an_upload_over_the_limit(
+    settings: Settings, tmp_path: Path, chunked: bool
+) -> None:
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    body = head + b"\xff" * (12 * 1024 * 1024) + b"\r\n--b--\r\n"  # 12 MB, over the default 10 MB
+    data = (body[start : start + 65536] for start in range(0, len(body), 65536)) if chunked else body
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    with serving(create_app(settings, frontend_dir=tmp_path / "no-dist")) as base:
+        request = urllib.request.Request(f"{base}/api/search/image", data=data, headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=60)  # a reset would raise URLError or ConnectionResetError
+    assert answer.value.code == 413 and "limit of 10 MB" in json.loads(answer.value.read())["detail"]
 
 
 def test_upload_over_the_limit_is_cut_off_while_streaming(client: TestClient) -> None:
@@ -515,3 +546,28 @@ def test_every_answer_carries_the_security_headers_and_head_is_answered(
         assert head.status_code == 200 and head.content == b""
         assert head.headers["content-type"] == got.headers["content-type"]
         assert int(head.headers["content-length"]) == len(got.content)
+
+
+def test_searches_past_the_limit_get_429_with_retry_after(
+    settings: Settings, collection: Collection, tmp_path: Path
+) -> None:
+    app = create_app(settings.model_copy(update={"search_rate_limit": "3/minute"}), frontend_dir=tmp_path / "none")
+    image = {"file": ("query.jpg", FIXTURE_IMAGES[0].read_bytes(), "image/jpeg")}
+    with TestClient(app) as client:
+        searches = [
+            lambda: client.get("/api/search", params={"q": "a stormy sea"}),
+            lambda: client.get(f"/api/artworks/{collection.live_ids[0]}/similar"),
+            lambda: client.post("/api/search/image", files=image),
+        ]
+        assert [search().status_code for search in searches] == [200, 200, 200]
+        for search in searches:  # one budget for the three kinds of search
+            over = search()
+            assert over.status_code == 429 and 1 <= int(over.headers["retry-after"]) <= 60
+            assert (
+                over.json()["detail"]
+                == f"too many searches from this address; try again in {over.headers['retry-after']} s"
+            )
+        assert client.get(f"/api/artworks/{collection.live_ids[0]}").status_code == 200  # browsing is not limited
+        assert client.get("/api/health").status_code == 200
+        other = TestClient(app, client=("203.0.113.9", 40000))  # another address has its own budget
+        assert other.get("/api/search", params={"q": "a stormy sea"}).status_code == 200

@@ -176,7 +176,8 @@ def test_transient_errors_are_retried_then_given_up(settings: Settings, image_se
     image_server.failures_first["flaky.jpg"] = [503, 429]
     image_server.failures_first["down.jpg"] = [503] * 100
     flaky, down = insert_artworks(settings.database_url, [image_server.url("flaky.jpg"), image_server.url("down.jpg")])
-    options = replace(EmbedOptions.from_settings(settings), download_retries=FAST_RETRIES)
+    options = EmbedOptions.from_settings(settings)
+    options = replace(options, download=replace(options.download, retries=FAST_RETRIES))
 
     run_worker(settings, options)
     states = artwork_states(settings.database_url)

@@ -32,7 +32,12 @@ def api_schema(pg_server_url: str, seeded_name: str, tiny_clip_dir: Path, tmp_pa
     """The app on a copy of the seeded collection, started (lifespan) and loaded as a schemathesis schema."""
     with fresh_database(pg_server_url, "s", seeded_name) as url:
         app_settings = Settings(
-            database_url=url, home=tmp_path, model=str(tiny_clip_dir), device="cpu", max_upload_bytes=100_000
+            database_url=url,
+            home=tmp_path,
+            model=str(tiny_clip_dir),
+            device="cpu",
+            max_upload_bytes=100_000,
+            search_rate_limit="0",
         )
         app = create_app(app_settings, frontend_dir=tmp_path / "no-dist")
         with TestClient(app):

@@ -17,6 +17,7 @@ from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
 from backend.api.facets import CachedFacets
 from backend.api.metrics import Metrics, MetricsMiddleware
+from backend.api.rate_limit import SearchRateLimit
 from backend.api.routes import artworks, facets, health, map, metrics, search
 from backend.api.security import SecurityMiddleware
 from backend.api.tiles import BodyCache
@@ -42,6 +43,7 @@ def create_app(settings: Settings, frontend_dir: Path = FRONTEND_DIST) -> FastAP
     app.state.metrics = Metrics()
     app.state.tile_cache = BodyCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.facets = CachedFacets()
+    app.state.search_rate_limit = SearchRateLimit(settings.search_rate_limit)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )

@@ -4,9 +4,12 @@ one asyncio loop in its own thread, transient errors retried with backoff by the
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import aiohttp
 
+from backend.images import looks_like_image, not_an_image
+from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork
 from backend.url_policy import FOLDER_SOURCE, url_refusal
 from etl.http import (
@@ -14,6 +17,7 @@ from etl.http import (
     HttpClient,
     HttpStatusError,
     MalformedResponse,
+    ResponseTooLarge,
     RetryPolicy,
     classify,
     describe,
@@ -28,6 +32,44 @@ def image_body(body: bytes, content_type: str, url: str) -> bytes:
     if "text/html" in content_type:
         raise BlockedResponse(url)
     return body
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    """How images are fetched: how many at once, how patiently, how large, and from which addresses."""
+
+    concurrency: int
+    timeout_s: float
+    retries: RetryPolicy
+    user_agent: str
+    max_bytes: int
+    allow_private: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DownloadOptions":
+        """The settings' ARTSEARCH_DOWNLOAD_*."""
+        return cls(
+            concurrency=settings.download_concurrency,
+            timeout_s=settings.download_timeout_s,
+            retries=RetryPolicy(
+                settings.download_max_attempts, settings.download_backoff_s, settings.download_max_backoff_s
+            ),
+            user_agent=settings.user_agent,
+            max_bytes=settings.download_max_bytes,
+            allow_private=settings.download_allow_private,
+        )
+
+    def client(self) -> HttpClient:
+        """The HTTP client of one download loop."""
+        return HttpClient(
+            rate=None,
+            concurrency=self.concurrency,
+            timeout_s=self.timeout_s,
+            user_agent=self.user_agent,
+            policy=self.retries,
+            public_only=not self.allow_private,
+            max_bytes=self.max_bytes,
+        )
 
 
 class DownloadImage:
@@ -52,22 +94,29 @@ class DownloadImage:
                 data = await self.client.get(url, None, image_body)
         except aiohttp.InvalidURL:
             return Failure(claim, "invalid image URL", url)
-        except (HttpStatusError, BlockedResponse, MalformedResponse, aiohttp.ClientError, TimeoutError) as exc:
+        except (
+            HttpStatusError,
+            BlockedResponse,
+            MalformedResponse,
+            ResponseTooLarge,
+            aiohttp.ClientError,
+            TimeoutError,
+        ) as exc:
             transient = classify(exc) == "transient"
             return Failure(claim, describe(exc), detail_of(exc), transient, getattr(exc, "retry_after", None))
         except OSError as exc:  # a folder work's file that cannot be read
             return Failure(claim, "cannot read the file", f"{url}: {exc.strerror or exc}")
+        if not looks_like_image(data):
+            return Failure(claim, not_an_image(data), url)
         return Downloaded(claim, data)
 
 
 class DownloadLoop:
     """Runs DownloadImage over a channel on its own asyncio loop, up to `concurrency` requests in flight."""
 
-    def __init__(self, concurrency: int, policy: RetryPolicy, timeout_s: float, user_agent: str) -> None:
-        self.concurrency = concurrency
-        self.policy = policy
-        self.timeout_s = timeout_s
-        self.user_agent = user_agent
+    def __init__(self, options: DownloadOptions) -> None:
+        self.options = options
+        self.concurrency = options.concurrency
         self.items = 0
         self.busy_s = 0.0  # wall time with at least one request in flight
         self._in_flight = 0
@@ -81,14 +130,7 @@ class DownloadLoop:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(self.concurrency + 2, thread_name_prefix="download-io")
         )
-        client = HttpClient(
-            rate=None,
-            concurrency=self.concurrency,
-            timeout_s=self.timeout_s,
-            user_agent=self.user_agent,
-            policy=self.policy,
-        )
-        async with client:
+        async with self.options.client() as client:
             download = DownloadImage(client)
             slots = asyncio.Semaphore(self.concurrency)
             tasks: set[asyncio.Task] = set()

@@ -21,12 +21,11 @@ from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork, fail_exhausted_artworks, release_claims
 from backend.store.hnsw import begin_bulk_load, ensure_index
 from backend.store.projections import embedding_count
-from etl.http import RetryPolicy
 from etl.pipeline.channel import END, Aborted, Channel
 from etl.pipeline.claim import ClaimArtworks
 from etl.pipeline.decode import DecodeImage
 from etl.pipeline.distributor import distribute
-from etl.pipeline.download import DownloadLoop
+from etl.pipeline.download import DownloadLoop, DownloadOptions
 from etl.pipeline.embed import EmbedBatch
 from etl.pipeline.items import Decoded, EmbeddedBatch, Failure
 from etl.pipeline.progress import ProgressView
@@ -48,10 +47,7 @@ class EmbedOptions:
     limit: int | None
     device: str
     decode_threads: int
-    download_concurrency: int
-    download_timeout_s: float
-    download_retries: RetryPolicy
-    user_agent: str
+    download: DownloadOptions
     queued_batches: int
     torch_threads: int | None = None  # None: every core this process may use
 
@@ -63,12 +59,7 @@ class EmbedOptions:
             limit=limit,
             device=settings.device,
             decode_threads=settings.embed_decode_threads,
-            download_concurrency=settings.download_concurrency,
-            download_timeout_s=settings.download_timeout_s,
-            download_retries=RetryPolicy(
-                settings.download_max_attempts, settings.download_backoff_s, settings.download_max_backoff_s
-            ),
-            user_agent=settings.user_agent,
+            download=DownloadOptions.from_settings(settings),
             queued_batches=settings.embed_queued_batches,
         )
 
@@ -139,9 +130,7 @@ def _run_stages(
             claim=ClaimArtworks(
                 claim_conn, options.batch_size, settings.lease_seconds, settings.max_embed_attempts, options.limit
             ),
-            download=DownloadLoop(
-                options.download_concurrency, options.download_retries, options.download_timeout_s, options.user_agent
-            ),
+            download=DownloadLoop(options.download),
             decode=DecodeImage(model.preprocess_spec, settings.thumbnails),
             embed=EmbedBatch(model, model_thread),
             write=WriteResults(write_conn, model.name, projection, settings.max_embed_attempts),

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from backend.api.caching import client_has, file_etag
 from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
 from backend.api.params import DEFAULT_K, MAX_ID, K, search_filters
+from backend.api.rate_limit import limit_searches
 from backend.api.results import RENDITIONS, placed_results, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
 from backend.images import FILE_THUMBNAIL_SIDE, ImageError, file_thumbnail
@@ -35,7 +36,12 @@ def get_artwork(artwork_id: ArtworkId, pool: PoolDep) -> Artwork:
     return Artwork(**public_urls(row))
 
 
-@router.get("/{artwork_id}/similar", response_model=SimilarResponse, responses={422: {"model": ErrorBody}, **NOT_FOUND})
+@router.get(
+    "/{artwork_id}/similar",
+    response_model=SimilarResponse,
+    dependencies=[Depends(limit_searches)],
+    responses={code: {"model": ErrorBody} for code in (404, 422, 429, 503)},
+)
 def similar_artworks(
     artwork_id: ArtworkId,
     pool: PoolDep,

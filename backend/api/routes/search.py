@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from backend.api.deps import CurrentMapDep, ImageQuery, MetricsDep, PoolDep, SettingsDep, TextQuery
 from backend.api.params import DEFAULT_K, K, search_filters
+from backend.api.rate_limit import limit_searches
 from backend.api.results import placed_results, query_point
 from backend.api.schemas import ErrorBody, ImageSearchResponse, SearchResponse
 from backend.api.uploads import UPLOAD_REQUEST_BODY
@@ -14,7 +15,12 @@ from backend.store.search import Filters, nearest_artworks
 router = APIRouter(prefix="/api/search", tags=["search"])
 
 
-@router.get("", response_model=SearchResponse, responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+@router.get(
+    "",
+    response_model=SearchResponse,
+    dependencies=[Depends(limit_searches)],
+    responses={code: {"model": ErrorBody} for code in (422, 429, 503)},
+)
 def search_text(
     text_query: TextQuery,
     pool: PoolDep,
@@ -37,7 +43,8 @@ def search_text(
     "/image",
     response_model=ImageSearchResponse,
     openapi_extra=UPLOAD_REQUEST_BODY,
-    responses={code: {"model": ErrorBody} for code in (413, 415, 422, 503)},
+    dependencies=[Depends(limit_searches)],  # before the upload is read
+    responses={code: {"model": ErrorBody} for code in (413, 415, 422, 429, 503)},
 )
 def search_image(
     image_query: ImageQuery,
