@@ -1,5 +1,6 @@
 """One pydantic-settings class for every process: crawler, embed workers, API and CLI."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 # auto: float16 on CUDA, bfloat16 on CPUs with native bf16, else float32; int8: CPU only (see backend.cpu_linear)
 Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 RATE_LIMIT_OFF = ("", "0", "off")
+IMAGE_HOST = re.compile(r"(https?://)?(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 def rate_limits(spec: str) -> list[RateLimitItem]:
@@ -41,6 +43,18 @@ class Settings(BaseSettings):
     # serving
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # The museums' image hosts, which the web app's content security policy lets pictures load from
+    # (scheme://host[:port], or *.host); a source on another host adds its own.
+    image_hosts: list[str] = [
+        "https://www.artic.edu",
+        "https://iiif.micr.io",
+        "https://images.metmuseum.org",
+        "https://openaccess-cdn.clevelandart.org",
+    ]
+    metrics: bool = True  # Prometheus metrics at /metrics; false: none are kept or served
+    metrics_port: int | None = None  # serves /metrics on this port of metrics_host instead of the API's
+    metrics_host: str = "127.0.0.1"
 
     # search
     hnsw_ef_search: int = 200  # recall@10 >= 0.98 at 100k and 560k vectors (benchmarks/index.py, scale.py)
@@ -86,6 +100,14 @@ class Settings(BaseSettings):
         default="artsearch/0.1 (semantic search over museum collections)",
         validation_alias=AliasChoices("ARTSEARCH_USER_AGENT", "ARTSEARCH_CRAWL_USER_AGENT"),
     )
+
+    @field_validator("image_hosts")
+    @classmethod
+    def _image_hosts_are_sources(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:  # each goes into a header verbatim: nothing may end its directive
+            if not IMAGE_HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not an image host such as https://images.example.org")
+        return hosts
 
     @field_validator("search_rate_limit")
     @classmethod

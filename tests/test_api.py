@@ -27,6 +27,7 @@ from tests.helpers import (
     FIXTURE_IMAGES,
     database_name,
     folder_with_an_escape,
+    free_port,
     fresh_database,
     jpeg,
     png,
@@ -512,6 +513,37 @@ def test_metrics_count_requests_and_searches(client: TestClient) -> None:
     assert "artsearch_http_request_duration_seconds_bucket" in text
 
 
+def test_metrics_can_have_a_port_of_their_own_or_be_off(settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    own_port = settings.model_copy(update={"metrics_port": port})
+    with TestClient(create_app(own_port, frontend_dir=tmp_path / "none")) as client:
+        search(client)
+        assert client.get("/metrics").status_code == 404
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as scraped:
+            assert 'artsearch_searches_total{kind="text"} 1.0' in scraped.read().decode()
+    with pytest.raises(urllib.error.URLError):  # closed with the app
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    off = settings.model_copy(update={"metrics": False})
+    with TestClient(create_app(off, frontend_dir=tmp_path / "none")) as client:
+        search(client)
+        assert client.get("/metrics").status_code == 404 and "/metrics" not in client.get("/openapi.json").text
+
+
+def test_cors_is_closed_unless_configured(settings: Settings, tmp_path: Path) -> None:
+    preflight = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"}
+    with TestClient(create_app(settings, frontend_dir=tmp_path / "none")) as client:
+        assert "access-control-allow-origin" not in client.options("/api/search", headers=preflight).headers
+        answer = client.get("/api/health", headers={"Origin": "https://elsewhere.example"})
+        assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
+
+
+def test_settings_that_would_break_a_header_are_refused() -> None:
+    for hosts in (["https://ok.example; script-src *"], ["https://a.example 'unsafe-eval'"], ["javascript:"]):
+        with pytest.raises(ValueError, match="is not an image host"):
+            Settings(image_hosts=hosts)
+    assert Settings(image_hosts=["https://*.museum.example", "http://127.0.0.1:8080"]).image_hosts
+
+
 def test_root_says_how_to_build_the_frontend_and_cors_is_set(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "make setup" in page.text
@@ -540,7 +572,12 @@ def test_every_answer_carries_the_security_headers_and_head_is_answered(
         assert response.status_code in (200, 307), (path, response.status_code)
         for name, value in SECURITY_HEADERS.items():
             assert response.headers[name] == value, (path, name)
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        assert "img-src 'self' data: blob: https://www.artic.edu https://iiif.micr.io" in policy, path
     assert client.get("/api/artworks/999999999").headers["x-content-type-options"] == "nosniff"  # errors too
+    docs = client.get("/docs")  # Swagger UI comes from its CDN and starts with an inline script
+    assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
     for path in ("/api/health", f"/api/artworks/{work}"):
         got, head = client.get(path), client.head(path)
         assert head.status_code == 200 and head.content == b""

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import start_http_server
 from psycopg_pool import PoolTimeout
 
 from backend.api.current_map import CurrentMap
@@ -47,24 +48,36 @@ def create_app(settings: Settings, frontend_dir: Path = FRONTEND_DIST) -> FastAP
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityMiddleware)  # outermost of these: its headers go on CORS and error answers too
+    if settings.metrics:
+        app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # outermost of these: its headers go on CORS and error answers too
+    app.add_middleware(SecurityMiddleware, image_hosts=settings.image_hosts)
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
-    for module in (search, facets, artworks, map, health, metrics):
+    for module in (search, facets, artworks, map, health):
         app.include_router(module.router)
+    if settings.metrics and settings.metrics_port is None:
+        app.include_router(metrics.router)
     _serve_frontend(app, frontend_dir)
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the model, open the pool and read the current map once, off the event loop."""
-    pool, embedder, current_map = await run_in_threadpool(_start_services, app.state.settings)
+    """Load the model, open the pool and read the current map once, off the event loop; metrics on their own port
+    when so configured."""
+    settings = app.state.settings
+    pool, embedder, current_map = await run_in_threadpool(_start_services, settings)
     app.state.pool, app.state.embedder, app.state.current_map = pool, embedder, current_map
+    exporter = None
+    if settings.metrics and settings.metrics_port is not None:
+        exporter, _ = start_http_server(settings.metrics_port, settings.metrics_host, app.state.metrics.registry)
     try:
         yield
     finally:
+        if exporter is not None:
+            exporter.shutdown()
+            exporter.server_close()
         embedder.close()
         pool.close()
 

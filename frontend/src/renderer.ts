@@ -1,5 +1,7 @@
 /** The pixi application behind the map, on the renderer that draws fastest on this machine. */
 import { Application } from 'pixi.js';
+// pixi's shader and uniform code without eval: the page's content security policy allows no script but its own.
+import 'pixi.js/unsafe-eval';
 
 /** A pixi application drawing into `host`, sized to it. */
 export async function createApplication(host: HTMLElement): Promise<Application> {

@@ -168,19 +168,29 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+RECORD_POLICY_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
+
 @pytest.fixture
 def page(browser: Browser, server_url: str) -> Iterator[Page]:
-    """A fresh tab on the app, started and idle; an uncaught script error fails the test."""
+    """A fresh tab on the app, started and idle; an uncaught script error or anything the content security policy
+    blocks fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(PAGE_TIMEOUT_MS)
+    context.add_init_script(RECORD_POLICY_VIOLATIONS)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.goto(server_url)
     wait_until_idle(tab)
     yield tab
+    violations = tab.evaluate("window.__violations")
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+    assert not violations, f"blocked by the content security policy: {violations}"
 
 
 def wait_until_idle(page: Page, sprites: int | None = None) -> None:

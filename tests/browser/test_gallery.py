@@ -506,3 +506,21 @@ def test_a_shared_link_survives_a_slow_start(browser: Browser, server_url: str) 
     params = parse_qs(urlsplit(tab.url).query)
     assert params["q"] == [QUERY] and params["view"] == [view]
     context.close()
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "canvas"])
+def test_each_renderer_draws_a_search_within_the_content_security_policy(
+    page: Page, api: httpx.Client, server_url: str, renderer: str
+) -> None:
+    """Both of pixi's renderers run under the policy the server sends: no eval, no inline code, nothing blocked (the
+    page fixture fails the test on any violation)."""
+    expected = {result["id"] for result in text_results(api, QUERY)}
+    page.goto(f"{server_url}/?renderer={renderer}")
+    wait_until_idle(page)
+
+    search(page, QUERY)
+    wait_until_idle(page, len(expected))
+
+    assert page.evaluate("window.__artsearch.drawStats().renderer") == renderer
+    assert drawn_ids(page) == expected
+    assert "default-src 'self'" in api.get("/").headers["content-security-policy"]
