@@ -170,7 +170,9 @@ def browser() -> Iterator[Browser]:
 
 RECORD_POLICY_VIOLATIONS = """
 window.__violations = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
 """
 
 
