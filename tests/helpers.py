@@ -40,6 +40,16 @@ def run_artsearch(args: list[str], env: dict[str, str], timeout: float = 120) ->
     return subprocess.run([ARTSEARCH, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    """The command failed with one line on stderr that starts with `error:` and says each of needles."""
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
 def cli_environment(database_url: str, home: Path, model: str) -> dict[str, str]:
     """This process's environment, pointing the `artsearch` CLI at a test database, home and model (on CPU),
     letting it download from the replicas and image servers on 127.0.0.1, with searches not rate-limited."""

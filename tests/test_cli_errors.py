@@ -1,6 +1,5 @@
 """Every user mistake the CLI can meet ends in one line that says what to do, never a traceback."""
 
-import subprocess
 from pathlib import Path
 
 import psycopg
@@ -9,22 +8,13 @@ import pytest
 from backend.clip_model import save_random_clip
 from backend.errors import ArtsearchError
 from backend.migrate import check_model_dimension
-from tests.helpers import run_artsearch, tiny_clip_config
-
-
-def _assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
-    for needle in needles:
-        assert needle in lines[0]
+from tests.helpers import assert_one_line_error, run_artsearch, tiny_clip_config
 
 
 def test_unreachable_database_url(cli_env: dict[str, str]) -> None:
     env = dict(cli_env, DATABASE_URL="postgresql://artsearch:secret@127.0.0.1:9/nowhere", COLUMNS="400")
     result = run_artsearch(["db", "migrate"], env)
-    _assert_one_line_error(result, "cannot connect", "DATABASE_URL")
+    assert_one_line_error(result, "cannot connect", "DATABASE_URL")
     assert "secret" not in result.stderr
 
 
@@ -50,12 +40,12 @@ def test_model_of_another_dimension_is_refused_in_one_line(cli_env: dict[str, st
     config.projection_dim = 64
     model_dir = save_random_clip(tmp_path / "clip-64", config)
     result = run_artsearch(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(model_dir), COLUMNS="400"))
-    _assert_one_line_error(result, "64-d", "512-d")
+    assert_one_line_error(result, "64-d", "512-d")
 
 
 def test_unloadable_model_in_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = run_artsearch(["embed"], dict(cli_env, ARTSEARCH_MODEL=str(tmp_path / "nothing-here"), COLUMNS="400"))
-    _assert_one_line_error(result, "cannot load CLIP model", "ARTSEARCH_MODEL")
+    assert_one_line_error(result, "cannot load CLIP model", "ARTSEARCH_MODEL")
 
 
 def test_the_migrated_schema_has_pgvector_0_8(db_url: str) -> None:
@@ -71,4 +61,4 @@ def test_an_older_pgvector_in_the_database_is_refused_in_one_line(db_url: str, c
     with psycopg.connect(db_url, autocommit=True) as conn:  # the catalogue as a pgvector 0.6 database has it
         conn.execute("UPDATE pg_extension SET extversion = '0.6.0' WHERE extname = 'vector'")
     result = run_artsearch(["serve", "--port", "9"], dict(cli_env, COLUMNS="400"))
-    _assert_one_line_error(result, "pgvector 0.6.0", "needs >= 0.8", "artsearch db migrate")
+    assert_one_line_error(result, "pgvector 0.6.0", "needs >= 0.8", "artsearch db migrate")

@@ -22,6 +22,7 @@ from backend.api.rate_limit import SearchRateLimit
 from backend.api.routes import artworks, facets, health, map, metrics, search
 from backend.api.security import SecurityMiddleware
 from backend.api.tiles import BodyCache
+from backend.database import redact
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def _start_services(settings: Settings) -> tuple:
 
 
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", exc)
+    log.warning("database unavailable: %s", redact(str(exc), request.app.state.settings.database_url))
     return JSONResponse(
         {"detail": "the database is unavailable; try again shortly"}, status_code=503, headers={"Retry-After": "5"}
     )
