@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup demo test test-fast lint format frontend chromium clean
+.PHONY: setup demo test test-fast fuzz lint format frontend chromium clean
 
 setup: $(INSTALLED) frontend/dist/index.html
 
@@ -39,6 +39,10 @@ test: setup chromium lint
 # The quick loop: no browser, nothing marked slow.
 test-fast: setup lint
 	$(VENV)/bin/pytest -q -m "not browser and not slow"
+
+# The slow lane of the API fuzzing: 2,000+ cases alone and 200 sequences along the schema's links.
+fuzz: setup
+	ARTSEARCH_FUZZ=slow $(VENV)/bin/pytest -q -s tests/test_schemathesis.py
 
 PY_DIRS := artsearch etl backend tests benchmarks migrations
 

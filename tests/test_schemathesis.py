@@ -1,5 +1,9 @@
-"""Property-based fuzzing of every operation in the OpenAPI schema: whatever a client sends, never a 5xx."""
+"""Property-based fuzzing of every operation in the OpenAPI schema, alone and in sequences that follow its links:
+whatever a client sends, never a 5xx and always an answer the schema describes.
 
+`make fuzz` runs the slow lane (ARTSEARCH_FUZZ=slow): four times the cases of the default suite."""
+
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +22,11 @@ from backend.settings import Settings
 from tests.helpers import fresh_database
 from tests.search_seed import seeded_template
 
-EXAMPLES_PER_OPERATION = 60  # per operation and mode (valid, invalid); health and metrics run out sooner
+# (examples per operation and mode, the fewest cases the stateless run must send, stateful sequences); operations
+# with few inputs (health, metrics) run out of distinct cases sooner
+LANES = {"default": (60, 500, 40), "slow": (250, 2000, 200)}
+EXAMPLES_PER_OPERATION, MIN_CASES, SEQUENCES = LANES[os.environ.get("ARTSEARCH_FUZZ", "default")]
+CHECKS = [not_a_server_error, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +61,7 @@ def fuzzer(operation: schemathesis.APIOperation, mode: GenerationMode, calls: Co
     )
     def fuzz(case: schemathesis.Case) -> None:
         calls[f"{operation.label} ({mode.value})"] += 1
-        case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+        case.call_and_validate(checks=CHECKS)
 
     return fuzz
 
@@ -67,5 +75,30 @@ def test_no_server_errors(api_schema: schemathesis.BaseSchema) -> None:
                 fuzzer(result.ok(), mode, calls)()
             except Unsatisfiable:  # an operation without inputs (health, metrics) has no invalid request
                 assert mode is GenerationMode.NEGATIVE
-    print(dict(calls))
-    assert calls.total() >= 500
+    print(dict(calls), calls.total())
+    assert calls.total() >= MIN_CASES
+
+
+def test_no_server_errors_along_the_links(api_schema: schemathesis.BaseSchema) -> None:
+    """Sequences that carry a search's first hit to its artwork, neighbours and image, and the map to its tiles."""
+    calls: Counter = Counter()
+
+    class Walk(api_schema.as_state_machine()):
+        def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
+            calls[case.operation.label] += 1
+
+        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case, **_: object) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    Walk.run(
+        settings=settings(
+            max_examples=SEQUENCES,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    print(dict(calls), calls.total())
+    linked = ("GET /api/artworks/{artwork_id}", "GET /api/artworks/{artwork_id}/similar")
+    assert all(calls[label] > 0 for label in linked) and calls.total() >= 2 * SEQUENCES

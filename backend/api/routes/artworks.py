@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backend.api.caching import client_has, file_etag
 from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
+from backend.api.links import RESULT_LINKS, answer_with
 from backend.api.params import DEFAULT_K, MAX_ID, K, search_filters
 from backend.api.rate_limit import limit_searches
 from backend.api.results import RENDITIONS, placed_results, public_urls
@@ -40,7 +41,7 @@ def get_artwork(artwork_id: ArtworkId, pool: PoolDep) -> Artwork:
     "/{artwork_id}/similar",
     response_model=SimilarResponse,
     dependencies=[Depends(limit_searches)],
-    responses={code: {"model": ErrorBody} for code in (404, 422, 429, 503)},
+    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (404, 422, 429, 503)},
 )
 def similar_artworks(
     artwork_id: ArtworkId,

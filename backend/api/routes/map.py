@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from backend.api.caching import conditional
 from backend.api.deps import PoolDep, TileCacheDep
+from backend.api.links import MAP_LINKS, answer_with
 from backend.api.schemas import ErrorBody, MapInfo, Tile
 from backend.api.tiles import Body, BodyCache, TileNotFound, atlas_body, map_body, require_version, tile_body
 from backend.store.tiles import current_map_version
@@ -22,7 +23,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_FOUND = {404: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
 
-@router.get("", response_model=MapInfo, responses=NOT_FOUND)
+@router.get("", response_model=MapInfo, responses=answer_with(MAP_LINKS) | NOT_FOUND)
 def current_map(pool: PoolDep, cache: TileCacheDep) -> Response:
     """The current map version, its zoom range, tile sizes, counts and region labels (not cacheable: it moves)."""
     with pool.connection() as conn:

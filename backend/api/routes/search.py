@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from backend.api.deps import CurrentMapDep, ImageQuery, MetricsDep, PoolDep, SettingsDep, TextQuery
+from backend.api.links import RESULT_LINKS, answer_with
 from backend.api.params import DEFAULT_K, K, search_filters
 from backend.api.rate_limit import limit_searches
 from backend.api.results import placed_results, query_point
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/search", tags=["search"])
     "",
     response_model=SearchResponse,
     dependencies=[Depends(limit_searches)],
-    responses={code: {"model": ErrorBody} for code in (422, 429, 503)},
+    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (422, 429, 503)},
 )
 def search_text(
     text_query: TextQuery,
@@ -44,7 +45,7 @@ def search_text(
     response_model=ImageSearchResponse,
     openapi_extra=UPLOAD_REQUEST_BODY,
     dependencies=[Depends(limit_searches)],  # before the upload is read
-    responses={code: {"model": ErrorBody} for code in (413, 415, 422, 429, 503)},
+    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (413, 415, 422, 429, 503)},
 )
 def search_image(
     image_query: ImageQuery,
