@@ -1,6 +1,7 @@
 """The HTTP API against a real Postgres and the tiny CLIP: contract, map coordinates, errors."""
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,15 @@ from backend.settings import Settings
 from backend.store.local_folders import register_local_folder
 from etl.crawler import CrawlOptions, crawl
 from etl.sources.folder import FolderSource
-from tests.helpers import FIXTURE_IMAGES, database_name, folder_with_an_escape, fresh_database, jpeg, png
+from tests.helpers import (
+    FIXTURE_IMAGES,
+    database_name,
+    folder_with_an_escape,
+    fresh_database,
+    jpeg,
+    png,
+    wait_until,
+)
 from tests.search_seed import Collection, insert_artwork, seeded_template
 
 RESULT_FIELDS = {
@@ -470,6 +479,24 @@ def test_database_unreachable_is_503(
         response = client.get(path)
         assert response.status_code == 503, (path, response.text)
         assert "database" in response.json()["detail"]
+
+
+@pytest.mark.slow  # the database refuses connections long enough for psycopg_pool's default backoff to show
+def test_the_api_answers_again_soon_after_the_database_comes_back(
+    client: TestClient, settings: Settings, pg_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client.app.state.pool, "timeout", 0.5)
+    name = database_name(settings.database_url)
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")  # as a server that is down refuses
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        down_until = time.monotonic() + 20  # well between two retries of psycopg_pool's default doubling delays
+        while time.monotonic() < down_until:
+            assert client.get("/api/health").status_code == 503
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    back = time.monotonic()
+    wait_until(lambda: client.get("/api/health").status_code == 200, timeout_s=30)
+    assert time.monotonic() - back < 6  # and without a restart
 
 
 def test_metrics_count_requests_and_searches(client: TestClient) -> None:
