@@ -232,9 +232,13 @@ def _require_readable(url: str) -> None:
 def create_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 30.0) -> ConnectionPool:
     """A connection pool whose connections know the vector type; `timeout`: the longest wait for a connection."""
     connect(url).close()  # fail early, with the clear message, when the database is unreachable
+    # A lost connection (the server restarted) is retried for as long as a client would wait, then given up, and the
+    # next client that finds none tries again at once. psycopg_pool's default, doubling delays for five minutes,
+    # left the API answering 503 long after the server was back (benchmarks/soak.py, tests/test_api.py).
     pool = ConnectionPool(
-        url, min_size=min_size, max_size=max_size, timeout=timeout, configure=_register_vector_if_present, open=False
-    )
+        url, min_size=min_size, max_size=max_size, timeout=timeout, reconnect_timeout=timeout,
+        configure=_register_vector_if_present, open=False,
+    )  # fmt: skip
     pool.open(wait=True, timeout=30)
     return pool
 

@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.database import connect  # noqa: E402
 from backend.projection import fit_projection  # noqa: E402
+from benchmarks.harness import artsearch_env, free_port, start_server  # noqa: E402
 from benchmarks.map import start_and_load, tear_down  # noqa: E402
-from benchmarks.search import free_port, start_server  # noqa: E402
 from tests.helpers import tiny_clip_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -611,7 +611,7 @@ def main() -> None:
         url, report["build"] = build_map(pgdata, args.works, args.clusters, args.kind)
         model = save_random_clip(work / "tiny-clip", tiny_clip_config())
         port = free_port()
-        server = start_server(url, model, work / "home", port)
+        server = start_server(artsearch_env(work / "home", model, url), port)
         started = time.perf_counter()
         report |= measure(f"http://127.0.0.1:{port}", app_dir, **options)
         report["measure_s"] = round(time.perf_counter() - started)

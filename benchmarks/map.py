@@ -37,7 +37,8 @@ from backend.projection import fit_projection, load_current  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.store.embed_queue import ClaimedArtwork, save_embeddings  # noqa: E402
 from backend.store.tiles import FullTiles  # noqa: E402
-from benchmarks.search import copy_vectors, free_port, start_server  # noqa: E402
+from benchmarks.harness import artsearch_env, free_port, start_server  # noqa: E402
+from benchmarks.search import copy_vectors  # noqa: E402
 from benchmarks.synthetic import collection  # noqa: E402
 from benchmarks.timing import latency, ms  # noqa: E402
 
@@ -285,7 +286,7 @@ def main() -> None:
 
         model = save_random_clip(work / "vit-b32-random", CLIPConfig())
         port = free_port()
-        server = start_server(url, model, work / "home", port)
+        server = start_server(artsearch_env(work / "home", model, url), port)
         tiles = sample_tiles(xy, int(zooms.max()), args.tiles_per_zoom, rng)
         report["serve"] = measure_tiles(port, tiles)
         report["facets"] = measure_facets(port)  # after the tiles, whose cold figures it would warm

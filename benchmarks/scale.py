@@ -34,7 +34,8 @@ from backend.store.hnsw import begin_bulk_load, ensure_index  # noqa: E402
 from backend.store.projections import current_projection_id  # noqa: E402
 from backend.store.search import Filters, artworks_like, nearest_artworks  # noqa: E402
 from benchmarks.crawl import crawl_into, crawl_once  # noqa: E402
-from benchmarks.search import WORDS, free_port, ids, load_test, start_server, upload_bodies, warm_caches  # noqa: E402
+from benchmarks.harness import WORDS, artsearch_env, free_port, memory_mb, start_server, upload_bodies  # noqa: E402
+from benchmarks.search import ids, load_test, warm_caches  # noqa: E402
 from benchmarks.synthetic import KINDS, collection, describe, exact_top, nearby_queries  # noqa: E402
 from benchmarks.timing import timed_searches  # noqa: E402
 from etl.pipeline.items import EmbeddedBatch  # noqa: E402
@@ -198,14 +199,6 @@ def nightly(env: dict[str, str], replica, works: int, url: str) -> dict[str, obj
     }
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's high-water resident memory (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def main() -> None:
     """The rehearsal, stage by stage; one JSON object out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -255,10 +248,10 @@ def main() -> None:
         report["projection_fit"] = vars(fit_projection(settings, "pca"))
 
         port = free_port()
-        server = start_server(url, Path(settings.model), home, port)
+        server = start_server(artsearch_env(home, Path(settings.model), url), port)
         report["endpoints"] = measure_endpoints(f"http://127.0.0.1:{port}", args.works, rng)
         report["nightly"] = nightly(env, replica, args.works, url)
-        report["api_peak_rss_mb"] = peak_rss_mb(server.pid)
+        report["api_peak_rss_mb"] = memory_mb(server.pid, "VmHWM")
         status = subprocess.run(
             [sys.executable, "-m", "artsearch", "status", "--json"], env=env, cwd=ROOT, capture_output=True, text=True
         )

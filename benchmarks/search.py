@@ -7,12 +7,9 @@ Runs on a temporary embedded Postgres; prints one JSON object.
 
 import argparse
 import asyncio
-import io
 import itertools
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +18,6 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 import psycopg
-from PIL import Image
 from psycopg import sql
 
 from backend.database import connect, start_embedded, stop_embedded
@@ -32,63 +28,15 @@ from backend.store.hnsw import DROP_HNSW_INDEX, ensure_index
 from backend.store.search import Filters, knn_statement, nearest_artworks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.harness import WORDS, artsearch_env, free_port, start_server, upload_bodies  # noqa: E402
 from benchmarks.synthetic import KINDS, collection, exact_top, nearby_queries  # noqa: E402
 from benchmarks.timing import latency, timed_searches  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGES = sorted((ROOT / "tests" / "fixtures" / "images").glob("*.jpg"))
 EF_SEARCH_VALUES = (20, 40, 64, 100, 128, 160, 200)
 FILTER_PERCENTS = (1, 10, 50)  # how much of the collection a date filter matches
 FIRST_YEAR = 1800
 TEXTS_PER_ROUND = 200  # new texts for one client; the 16-client round asks twice as many
-WORDS = [
-    "gloomy",
-    "winter",
-    "landscape",
-    "snow",
-    "river",
-    "portrait",
-    "woman",
-    "man",
-    "child",
-    "dog",
-    "horse",
-    "ship",
-    "storm",
-    "sea",
-    "harbour",
-    "church",
-    "flowers",
-    "still",
-    "life",
-    "fruit",
-    "night",
-    "moon",
-    "sunset",
-    "forest",
-    "mountain",
-    "battle",
-    "saint",
-    "angel",
-    "market",
-    "street",
-    "bridge",
-    "garden",
-    "city",
-    "ruins",
-    "cow",
-    "field",
-    "peasant",
-    "king",
-    "queen",
-    "musician",
-    "dancer",
-    "mirror",
-    "candle",
-    "skull",
-    "book",
-    "letter",
-]
 
 
 def load_collection(url: str, vectors: np.ndarray) -> dict[str, float]:
@@ -193,41 +141,6 @@ def ids(rows: list[dict]) -> list[int]:
     return [row["id"] for row in rows]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(url: str, model_dir: Path, home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "ARTSEARCH_MODEL": str(model_dir), "ARTSEARCH_HOME": str(home)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "artsearch", "serve", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("the server did not start")
-
-
-def upload_bodies(count: int, rng: np.random.Generator) -> list[bytes]:
-    """Resized JPEG copies of the fixture paintings, as a visitor would upload them."""
-    bodies = []
-    for n in range(count):
-        image = Image.open(IMAGES[n % len(IMAGES)]).convert("RGB")
-        scale = rng.uniform(0.4, 0.9)
-        buffer = io.BytesIO()
-        image.resize((int(image.width * scale), int(image.height * scale))).save(buffer, "JPEG", quality=85)
-        bodies.append(buffer.getvalue())
-    return bodies
-
-
 async def load_test(base: str, requests: list[dict], concurrency: int) -> dict[str, float]:
     """Closed loop: `concurrency` clients each send their next request as soon as the last one answered."""
     queue = iter(requests)
@@ -282,7 +195,7 @@ def measure_endpoints(url: str, home: Path, n_vectors: int, concurrency: int) ->
 
     model_dir = save_random_clip(home / "clip-vit-base-patch32-random", CLIPConfig())
     port = free_port()
-    server = start_server(url, model_dir, home, port)
+    server = start_server(artsearch_env(home, model_dir, url), port)
     base = f"http://127.0.0.1:{port}"
     rng = np.random.default_rng(2)
     phrases = [" ".join(words) for words in itertools.permutations(WORDS, 3)]

@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from tests.helpers import (
     jpeg,
     png,
     serving,
+    wait_until,
 )
 from tests.image_server import one_colour_png
 from tests.search_seed import Collection, insert_artwork, seeded_template
@@ -502,6 +504,24 @@ def test_database_unreachable_is_503(
         response = client.get(path)
         assert response.status_code == 503, (path, response.text)
         assert "database" in response.json()["detail"]
+
+
+@pytest.mark.slow  # the database refuses connections long enough for psycopg_pool's default backoff to show
+def test_the_api_answers_again_soon_after_the_database_comes_back(
+    client: TestClient, settings: Settings, pg_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client.app.state.pool, "timeout", 0.5)
+    name = database_name(settings.database_url)
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")  # as a server that is down refuses
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        down_until = time.monotonic() + 20  # psycopg_pool's default doubling delays then answered 10–11 s late
+        while time.monotonic() < down_until:
+            assert client.get("/api/health").status_code == 503
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    back = time.monotonic()
+    wait_until(lambda: client.get("/api/health").status_code == 200, timeout_s=30)
+    assert time.monotonic() - back < 8  # and without a restart: within a request's wait for a connection (5 s)
 
 
 def test_metrics_count_requests_and_searches(client: TestClient) -> None:
