@@ -4,13 +4,16 @@ gets its own vector, and a request that goes away does not disturb the others.""
 import asyncio
 import contextlib
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from backend.api.embedder import QueryEmbedder
 from backend.clip_model import ClipModel, load_clip
+from tests.helpers import FIXTURE_IMAGES, jpeg
 
 TEXTS = [f"a painting of {thing}" for thing in ("a ship", "a dog", "snow", "a queen", "fruit", "a storm", "ruins")]
 
@@ -30,6 +33,25 @@ class CountingModel:
         self.batches.append(len(texts))
         self.threads.add(threading.current_thread().name)
         return self.model.embed_texts(texts)
+
+
+class SlowModel:
+    """A model whose text passes take a while, as on a busy CPU; it notes how many ran before the image pass."""
+
+    def __init__(self, counting: CountingModel) -> None:
+        self.counting = counting
+        self.batches_before_image = -1
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.counting, name)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        time.sleep(0.02)
+        return self.counting.embed_texts(texts)
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        self.batches_before_image = len(self.counting.batches)
+        return self.counting.embed_pixels(pixels)
 
 
 @pytest.fixture
@@ -86,3 +108,28 @@ def test_a_request_that_goes_away_leaves_the_others_answered(counting: CountingM
         embedder.close()
     assert float(vector @ counting.model.embed_texts([TEXTS[2]])[0]) >= 0.999
     assert counting.batches == [1]  # the cancelled text was dropped, not embedded
+
+
+def test_an_upload_waits_for_one_text_batch_at_most_however_many_texts_keep_coming(counting: CountingModel) -> None:
+    slow = SlowModel(counting)
+    embedder = QueryEmbedder(lambda: slow, text_cache_size=0)
+    upload = jpeg(Image.open(FIXTURE_IMAGES[0]).convert("RGB"))
+
+    async def texts_and_an_upload() -> int:
+        steady = [asyncio.ensure_future(embedder.text(f"{TEXTS[0]} {n}")) for n in range(3)]
+        for n in range(3, 40):  # a text every few milliseconds, as a busy server receives them
+            steady.append(asyncio.ensure_future(embedder.text(f"{TEXTS[0]} {n}")))
+            await asyncio.sleep(0.004)
+            if n == 6:
+                image = asyncio.ensure_future(asyncio.to_thread(embedder.image, upload))
+                batches_before = len(counting.batches)
+        await image
+        batches_until_image = slow.batches_before_image - batches_before
+        await asyncio.gather(*steady)
+        return batches_until_image
+
+    try:
+        waited = asyncio.run(texts_and_an_upload())
+    finally:
+        embedder.close()
+    assert waited <= 2, f"the upload waited behind {waited} text batches"

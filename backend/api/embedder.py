@@ -5,6 +5,7 @@ little more than over one of them."""
 
 import asyncio
 import queue
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -27,6 +28,11 @@ class QueryEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = text_cache_size
         self._texts: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
+        # At most one drain of the texts waits on the model thread: with one queued per text, an upload (queued in
+        # turn) waited behind every drain before it, and under steady text traffic each of those found new texts to
+        # embed: the soak (benchmarks/soak.py) saw uploads starve while texts were answered.
+        self._drain_lock = threading.Lock()
+        self._drain_queued = False
 
     async def text(self, query: str) -> np.ndarray:
         """A text's unit vector (dim,), from the cache when asked before; awaited on the event loop, no thread held."""
@@ -35,7 +41,7 @@ class QueryEmbedder:
             return self._cache[query]
         future: Future = Future()
         self._texts.put((query, future))
-        self._model_thread.submit(self._embed_waiting_texts)  # one drain per text: none is ever left waiting
+        self._queue_drain()
         vector = await asyncio.wrap_future(future)
         self._cache[query] = vector
         if len(self._cache) > self._cache_size:
@@ -52,8 +58,18 @@ class QueryEmbedder:
         """Finish what is queued and stop the model thread."""
         self._model_thread.close()
 
+    def _queue_drain(self) -> None:
+        """Have the model thread embed the waiting texts, unless a drain is queued already (it will take them)."""
+        with self._drain_lock:
+            if self._drain_queued:
+                return
+            self._drain_queued = True
+        self._model_thread.submit(self._embed_waiting_texts)
+
     def _embed_waiting_texts(self) -> None:
         """On the model thread: embed every text waiting (up to a batch) together and hand out the vectors."""
+        with self._drain_lock:
+            self._drain_queued = False  # a text queued from here on queues the next drain
         batch: list[tuple[str, Future]] = []
         while len(batch) < MAX_TEXT_BATCH:
             try:
@@ -62,7 +78,9 @@ class QueryEmbedder:
                 break
             if future.set_running_or_notify_cancel():  # False: its request went away meanwhile
                 batch.append((text, future))
-        if not batch:  # an earlier drain took this call's text along with its own
+        if not self._texts.empty():  # more than a batch waited: the rest go next
+            self._queue_drain()
+        if not batch:  # every text waiting went away
             return
         try:
             vectors = self.model.embed_texts([text for text, _ in batch])
