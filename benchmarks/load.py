@@ -55,7 +55,8 @@ MIX = {endpoint: weight for endpoint, weight in UI_MIX.items() if endpoint != "i
 CLUSTERS = 1000
 SAMPLE_EVERY_S = 2.0
 MAX_RSS_GROWTH = 0.10
-HELD = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+# Client backends only: a parallel scan's workers carry their leader's application name for as long as it runs.
+HELD = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND backend_type = 'client backend'"
 
 
 @dataclass(frozen=True)
