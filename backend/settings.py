@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
 
     # search
+    # cosine at which a hit folds into a better one's stack (stack=true): benchmarks/duplicates.py's measure for
+    # ViT-B/32 at random weights, the only weights here; with pretrained ones run it with --model and set this
+    stack_threshold: float = 0.9993
     hnsw_ef_search: int = 200  # recall@10 >= 0.98 at 100k and 560k vectors (benchmarks/index.py, scale.py)
     cors_origins: list[str] = []  # none: only the app's own pages may call the API from a browser
     # per client address, on text, similar and image search ("0" turns it off); behind a proxy on another host,

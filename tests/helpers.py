@@ -208,3 +208,17 @@ def folder_with_an_escape(tmp_path: Path, secret: Path) -> tuple[Path, Path]:
 def index_present(url: str) -> bool:
     """Whether the HNSW index exists (a bulk load writes without it until its end)."""
     return bool(count(url, f"SELECT (to_regclass('{HNSW_INDEX}') IS NOT NULL)::int"))
+
+
+def near_duplicates(path: Path) -> dict[str, bytes]:
+    """A painting as served, and what a CDN or a re-upload makes of it: resized, re-encoded, cropped a little."""
+    image = Image.open(path).convert("RGB")
+    width, height = image.size
+    margin = (width // 20, height // 20, width * 19 // 20, height * 19 // 20)
+    return {
+        "original": path.read_bytes(),
+        "half size": jpeg(image.resize((width // 2, height // 2), Image.LANCZOS), quality=85),
+        "re-encoded at quality 40": jpeg(image, quality=40),
+        "cropped by 5% a side": jpeg(image.crop(margin), quality=90),
+        "small and re-encoded": jpeg(image.resize((width * 2 // 5, height * 2 // 5), Image.BILINEAR), quality=60),
+    }

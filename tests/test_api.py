@@ -40,7 +40,7 @@ from tests.search_seed import Collection, insert_artwork, seeded_template
 
 RESULT_FIELDS = {
     "id", "source", "source_id", "title", "maker", "date", "institution", "object_number", "image_url",
-    "thumbnail_url", "page_url", "x", "y", "score",
+    "thumbnail_url", "page_url", "x", "y", "score", "stacked",
 }  # fmt: skip
 
 

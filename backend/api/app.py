@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import start_http_server
 from psycopg_pool import PoolTimeout
 
+from backend.api.body_limit import BodyLimitMiddleware, body_limit
 from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
 from backend.api.facets import CachedFacets
@@ -46,6 +47,7 @@ def create_app(settings: Settings, frontend_dir: Path = FRONTEND_DIST) -> FastAP
     app.state.tile_cache = BodyCache(settings.tile_cache_mb * 1024 * 1024)
     app.state.facets = CachedFacets()
     app.state.search_rate_limit = SearchRateLimit(settings.search_rate_limit)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=body_limit(settings.max_upload_bytes))
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )

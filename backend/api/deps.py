@@ -6,6 +6,7 @@ import numpy as np
 from fastapi import Depends, HTTPException, Query, Request
 from psycopg_pool import ConnectionPool
 
+from backend.api.composed import ComposedBody, ComposedBodyParam, text_vectors
 from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
 from backend.api.facets import CachedFacets
@@ -84,5 +85,11 @@ def image_query_vector(
         raise HTTPException(415, f"not a usable image: {exc.reason}") from exc
 
 
+async def composed_query(body: ComposedBodyParam, embedder: EmbedderDep) -> tuple[ComposedBody, dict[int, np.ndarray]]:
+    """A composed query's body and its text parts' vectors, awaited before the route's body takes a connection."""
+    return body, await text_vectors(body, embedder)
+
+
 TextQuery = Annotated[tuple[str, np.ndarray], Depends(text_query_vector)]
 ImageQuery = Annotated[tuple[np.ndarray, int], Depends(image_query_vector)]
+ComposedQuery = Annotated[tuple[ComposedBody, dict[int, np.ndarray]], Depends(composed_query)]

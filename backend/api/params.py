@@ -1,6 +1,7 @@
 """Query parameters shared by the search routes, validated once: bad values are a 422 with a message."""
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import HTTPException, Query
 
@@ -31,3 +32,23 @@ async def search_filters(
     if date_from is not None and date_to is not None and date_from > date_to:
         raise HTTPException(422, "date_from must not be later than date_to")
     return Filters(museum=museum, type=type, date_from=date_from, date_to=date_to, min_score=min_score)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a search's hits are shaped: near-duplicates folded into stacks, the list ended at a clear drop."""
+
+    stack: bool = False
+    cutoff: bool = False
+
+
+async def result_shape(
+    stack: Annotated[
+        bool, Query(description="fold near-duplicates of a better hit under it; k then counts stacks")
+    ] = False,
+    cutoff: Annotated[
+        Literal["auto"] | None, Query(description="auto: end the hits where the scores drop clearly")
+    ] = None,
+) -> Shape:
+    """The optional shaping of a search's hits (a coroutine: pure validation)."""
+    return Shape(stack=stack, cutoff=cutoff == "auto")

@@ -1,12 +1,13 @@
 """The API's response shapes: one module, so the OpenAPI schema and the frontend's types agree."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from backend.store.facets import BIN_YEARS, MAX_TYPES, MAX_YEAR_BINS, YEAR_PERCENTILES
 
 _LOW, _HIGH = (f"{share * 100:g}th" for share in YEAR_PERCENTILES)
+Cut = Annotated[int, Field(ge=0, description="hits cutoff=auto left out after a clear drop in the scores")]
 
 
 class Point(BaseModel):
@@ -32,12 +33,20 @@ class ArtworkSummary(BaseModel):
     page_url: str | None
 
 
-class Result(ArtworkSummary):
+class Hit(ArtworkSummary):
     """One hit: enough to draw it on the map and link to its museum page."""
 
     x: float | None = Field(ge=0.0, le=1.0)
     y: float | None = Field(ge=0.0, le=1.0)
     score: float
+
+
+class Result(Hit):
+    """A hit, and with stack=true the near-duplicates of it folded under it."""
+
+    stacked: list[Hit] = Field(
+        default_factory=list, description="near-duplicates of this hit (with stack=true), best first; k counts stacks"
+    )
 
 
 class SearchResponse(BaseModel):
@@ -46,6 +55,7 @@ class SearchResponse(BaseModel):
     query: str
     results: list[Result]
     query_point: Point | None
+    cut: Cut = 0
 
 
 class ImageSearchResponse(BaseModel):
@@ -53,12 +63,18 @@ class ImageSearchResponse(BaseModel):
 
     results: list[Result]
     query_point: Point | None
+    cut: Cut = 0
+
+
+class ComposedSearchResponse(ImageSearchResponse):
+    """A composed query's hits best first and where its combined vector lands on the map."""
 
 
 class SimilarResponse(BaseModel):
     """Artworks nearest to one artwork, the artwork itself excluded."""
 
     results: list[Result]
+    cut: Cut = 0
 
 
 class Artwork(ArtworkSummary):

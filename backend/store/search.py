@@ -144,6 +144,19 @@ def embedding_of(conn: psycopg.Connection, artwork_id: int) -> np.ndarray | None
     return row[0].to_numpy() if row else None
 
 
+def live_embeddings(conn: psycopg.Connection, artwork_ids: list[int]) -> dict[int, np.ndarray]:
+    """The stored vectors of those of these artworks that are live and embedded, by id, in one statement."""
+    rows = conn.execute(
+        """
+        SELECT e.artwork_id, e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
+        WHERE a.id = ANY(%s) AND NOT a.deleted
+        """,
+        (artwork_ids,),
+        binary=True,
+    )
+    return {artwork_id: embedding.to_numpy() for artwork_id, embedding in rows}
+
+
 def vectors_of(conn: psycopg.Connection, artwork_ids: list[int]) -> dict[int, np.ndarray]:
     """Stored vectors by artwork id (for hits that are not on the current map version yet)."""
     rows = conn.execute(

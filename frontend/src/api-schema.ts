@@ -185,6 +185,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/search/compose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Search Composed
+         * @description Artworks nearest to a weighted sum of texts, stored artworks and images (a negative weight pushes away from
+         *     its part), best first; the artworks named are left out of the hits.
+         */
+        post: operations["search_composed_api_search_compose_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search/image": {
         parameters: {
             query?: never;
@@ -288,6 +309,35 @@ export interface components {
             year_start: number | null;
         };
         /**
+         * ComposedBody
+         * @description What POST /api/search/compose takes: the parts, and how many hits.
+         */
+        ComposedBody: {
+            /**
+             * K
+             * @description how many hits
+             * @default 20
+             */
+            k: number;
+            /** Parts */
+            parts: components["schemas"]["QueryPart"][];
+        };
+        /**
+         * ComposedSearchResponse
+         * @description A composed query's hits best first and where its combined vector lands on the map.
+         */
+        ComposedSearchResponse: {
+            /**
+             * Cut
+             * @description hits cutoff=auto left out after a clear drop in the scores
+             * @default 0
+             */
+            cut: number;
+            query_point: components["schemas"]["Point"] | null;
+            /** Results */
+            results: components["schemas"]["Result"][];
+        };
+        /**
          * ErrorBody
          * @description Every error answer: a message fit to show the user.
          */
@@ -341,10 +391,56 @@ export interface components {
             weights: string;
         };
         /**
+         * Hit
+         * @description One hit: enough to draw it on the map and link to its museum page.
+         */
+        Hit: {
+            /** Date */
+            date: string | null;
+            /** Id */
+            id: number;
+            /** Image Url */
+            image_url: string | null;
+            /**
+             * Institution
+             * @description the museum that holds the work
+             */
+            institution: string | null;
+            /** Maker */
+            maker: string | null;
+            /**
+             * Object Number
+             * @description that museum's own inventory or accession number
+             */
+            object_number: string | null;
+            /** Page Url */
+            page_url: string | null;
+            /** Score */
+            score: number;
+            /** Source */
+            source: string;
+            /** Source Id */
+            source_id: string;
+            /** Thumbnail Url */
+            thumbnail_url: string | null;
+            /** Title */
+            title: string;
+            /** X */
+            x: number | null;
+            /** Y */
+            y: number | null;
+        };
+        /**
          * ImageSearchResponse
          * @description Image search: the hits best first and where the uploaded image lands on the map.
          */
         ImageSearchResponse: {
+            /**
+             * Cut
+             * @description hits cutoff=auto left out after a clear drop in the scores
+             * @default 0
+             */
+            cut: number;
             query_point: components["schemas"]["Point"] | null;
             /** Results */
             results: components["schemas"]["Result"][];
@@ -458,8 +554,32 @@ export interface components {
             y: number;
         };
         /**
+         * QueryPart
+         * @description One part of a composed query: a text, a stored artwork or an image, with its weight.
+         */
+        QueryPart: {
+            /**
+             * Artwork Id
+             * @description an embedded artwork's id
+             */
+            artwork_id?: number | null;
+            /**
+             * Image
+             * @description a JPEG, PNG or WebP, base64-encoded
+             */
+            image?: string | null;
+            /** Text */
+            text?: string | null;
+            /**
+             * Weight
+             * @description how much it counts; negative: away from it
+             * @default 1
+             */
+            weight: number;
+        };
+        /**
          * Result
-         * @description One hit: enough to draw it on the map and link to its museum page.
+         * @description A hit, and with stack=true the near-duplicates of it folded under it.
          */
         Result: {
             /** Date */
@@ -488,6 +608,11 @@ export interface components {
             source: string;
             /** Source Id */
             source_id: string;
+            /**
+             * Stacked
+             * @description near-duplicates of this hit (with stack=true), best first; k counts stacks
+             */
+            stacked?: components["schemas"]["Hit"][];
             /** Thumbnail Url */
             thumbnail_url: string | null;
             /** Title */
@@ -502,6 +627,12 @@ export interface components {
          * @description Text search: the query echoed, the hits best first, and where the query lands on the map.
          */
         SearchResponse: {
+            /**
+             * Cut
+             * @description hits cutoff=auto left out after a clear drop in the scores
+             * @default 0
+             */
+            cut: number;
             /** Query */
             query: string;
             query_point: components["schemas"]["Point"] | null;
@@ -513,6 +644,12 @@ export interface components {
          * @description Artworks nearest to one artwork, the artwork itself excluded.
          */
         SimilarResponse: {
+            /**
+             * Cut
+             * @description hits cutoff=auto left out after a clear drop in the scores
+             * @default 0
+             */
+            cut: number;
             /** Results */
             results: components["schemas"]["Result"][];
         };
@@ -797,6 +934,10 @@ export interface operations {
                 date_to?: number | null;
                 /** @description lowest cosine similarity */
                 min_score?: number | null;
+                /** @description fold near-duplicates of a better hit under it; k then counts stacks */
+                stack?: boolean;
+                /** @description auto: end the hits where the scores drop clearly */
+                cutoff?: "auto" | null;
             };
             header?: never;
             path: {
@@ -1085,6 +1226,10 @@ export interface operations {
                 date_to?: number | null;
                 /** @description lowest cosine similarity */
                 min_score?: number | null;
+                /** @description fold near-duplicates of a better hit under it; k then counts stacks */
+                stack?: boolean;
+                /** @description auto: end the hits where the scores drop clearly */
+                cutoff?: "auto" | null;
             };
             header?: never;
             path?: never;
@@ -1130,6 +1275,99 @@ export interface operations {
             };
         };
     };
+    search_composed_api_search_compose_post: {
+        parameters: {
+            query?: {
+                /** @description source, e.g. aic or rijksmuseum */
+                museum?: string | null;
+                /** @description object type, case-insensitive */
+                type?: string | null;
+                /** @description earliest year */
+                date_from?: number | null;
+                /** @description latest year */
+                date_to?: number | null;
+                /** @description lowest cosine similarity */
+                min_score?: number | null;
+                /** @description fold near-duplicates of a better hit under it; k then counts stacks */
+                stack?: boolean;
+                /** @description auto: end the hits where the scores drop clearly */
+                cutoff?: "auto" | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComposedBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComposedSearchResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     search_image_api_search_image_post: {
         parameters: {
             query?: {
@@ -1143,6 +1381,10 @@ export interface operations {
                 date_to?: number | null;
                 /** @description lowest cosine similarity */
                 min_score?: number | null;
+                /** @description fold near-duplicates of a better hit under it; k then counts stacks */
+                stack?: boolean;
+                /** @description auto: end the hits where the scores drop clearly */
+                cutoff?: "auto" | null;
                 /** @description how many hits */
                 k?: number;
             };

@@ -10,10 +10,11 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from backend.api.caching import client_has, file_etag
 from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
 from backend.api.links import RESULT_LINKS, answer_with
-from backend.api.params import DEFAULT_K, MAX_ID, K, search_filters
+from backend.api.params import DEFAULT_K, MAX_ID, K, Shape, result_shape, search_filters
 from backend.api.rate_limit import limit_searches
-from backend.api.results import RENDITIONS, placed_results, public_urls
+from backend.api.results import RENDITIONS, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
+from backend.api.shaping import shaped_results
 from backend.images import FILE_THUMBNAIL_SIDE, ImageError, file_thumbnail
 from backend.store.catalogue import artwork_by_id
 from backend.store.local_folders import local_folder_roots
@@ -50,16 +51,21 @@ def similar_artworks(
     settings: SettingsDep,
     metrics: MetricsDep,
     filters: Annotated[Filters, Depends(search_filters)],
+    shape: Annotated[Shape, Depends(result_shape)],
     k: K = DEFAULT_K,
 ) -> SimilarResponse:
     """The k artworks nearest to this one ("more like this") that pass the filters, the artwork itself excluded."""
-    with pool.connection() as conn:
-        rows = artworks_like(conn, artwork_id, k, settings.hnsw_ef_search, filters)
+
+    def search(limit: int) -> list[dict]:
+        rows = artworks_like(conn, artwork_id, limit, settings.hnsw_ef_search, filters)
         if rows is None:
             raise HTTPException(404, f"no embedded artwork with id {artwork_id}")
-        results, _ = placed_results(conn, rows, current_map)
+        return rows
+
+    with pool.connection() as conn:
+        results, cut, _ = shaped_results(conn, search, k, shape, settings.stack_threshold, current_map)
     metrics.searches.labels("similar").inc()
-    return SimilarResponse(results=results)
+    return SimilarResponse(results=results, cut=cut)
 
 
 @router.get(

@@ -1,19 +1,33 @@
-"""Text-to-image and image-to-image search."""
+"""Text-to-image, image-to-image and composed search."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from backend.api.deps import CurrentMapDep, ImageQuery, MetricsDep, PoolDep, SettingsDep, TextQuery
+from backend.api.composed import artwork_vectors, combined, image_vectors
+from backend.api.deps import (
+    ComposedQuery,
+    CurrentMapDep,
+    EmbedderDep,
+    ImageQuery,
+    MetricsDep,
+    PoolDep,
+    SettingsDep,
+    TextQuery,
+)
 from backend.api.links import RESULT_LINKS, answer_with
-from backend.api.params import DEFAULT_K, K, search_filters
+from backend.api.params import DEFAULT_K, K, Shape, result_shape, search_filters
 from backend.api.rate_limit import limit_searches
-from backend.api.results import placed_results, query_point
-from backend.api.schemas import ErrorBody, ImageSearchResponse, SearchResponse
+from backend.api.results import query_point
+from backend.api.schemas import ComposedSearchResponse, ErrorBody, ImageSearchResponse, SearchResponse
+from backend.api.shaping import shaped_results
 from backend.api.uploads import UPLOAD_REQUEST_BODY
 from backend.store.search import Filters, nearest_artworks
 
 router = APIRouter(prefix="/api/search", tags=["search"])
+FiltersDep = Annotated[Filters, Depends(search_filters)]
+ShapeDep = Annotated[Shape, Depends(result_shape)]
 
 
 @router.get(
@@ -28,16 +42,17 @@ def search_text(
     current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    filters: Annotated[Filters, Depends(search_filters)],
+    filters: FiltersDep,
+    shape: ShapeDep,
     k: K = DEFAULT_K,
 ) -> SearchResponse:
     """Artworks that match a text, best first, and where the text lands on the map."""
     q, vector = text_query
     with pool.connection() as conn:
-        rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
-        results, projection = placed_results(conn, rows, current_map)
+        search = partial(nearest_artworks, conn, vector, ef_search=settings.hnsw_ef_search, filters=filters)
+        results, cut, projection = shaped_results(conn, search, k, shape, settings.stack_threshold, current_map)
     metrics.searches.labels("text").inc()
-    return SearchResponse(query=q, results=results, query_point=query_point(projection, vector))
+    return SearchResponse(query=q, results=results, query_point=query_point(projection, vector), cut=cut)
 
 
 @router.post(
@@ -53,12 +68,46 @@ def search_image(
     current_map: CurrentMapDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    filters: Annotated[Filters, Depends(search_filters)],
+    filters: FiltersDep,
+    shape: ShapeDep,
 ) -> ImageSearchResponse:
     """Artworks that look like an uploaded image (multipart `file`, optional `k`; filters in the query), best first."""
     vector, k = image_query
     with pool.connection() as conn:
-        rows = nearest_artworks(conn, vector, k, settings.hnsw_ef_search, filters)
-        results, projection = placed_results(conn, rows, current_map)
+        search = partial(nearest_artworks, conn, vector, ef_search=settings.hnsw_ef_search, filters=filters)
+        results, cut, projection = shaped_results(conn, search, k, shape, settings.stack_threshold, current_map)
     metrics.searches.labels("image").inc()
-    return ImageSearchResponse(results=results, query_point=query_point(projection, vector))
+    return ImageSearchResponse(results=results, query_point=query_point(projection, vector), cut=cut)
+
+
+@router.post(
+    "/compose",
+    response_model=ComposedSearchResponse,
+    dependencies=[Depends(limit_searches)],
+    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (404, 413, 415, 422, 429, 503)},
+)
+def search_composed(
+    composed: ComposedQuery,
+    embedder: EmbedderDep,
+    pool: PoolDep,
+    current_map: CurrentMapDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    filters: FiltersDep,
+    shape: ShapeDep,
+) -> ComposedSearchResponse:
+    """Artworks nearest to a weighted sum of texts, stored artworks and images (a negative weight pushes away from
+    its part), best first; the artworks named are left out of the hits."""
+    body, vectors = composed
+    vectors = vectors | image_vectors(body, embedder)  # decoded before a connection is taken
+    named = {part.artwork_id for part in body.parts if part.artwork_id is not None}
+    with pool.connection() as conn:
+        vector = combined(body, vectors | artwork_vectors(conn, body))
+
+        def search(limit: int) -> list[dict]:
+            rows = nearest_artworks(conn, vector, limit + len(named), settings.hnsw_ef_search, filters)
+            return [row for row in rows if row["id"] not in named][:limit]
+
+        results, cut, projection = shaped_results(conn, search, body.k, shape, settings.stack_threshold, current_map)
+    metrics.searches.labels("composed").inc()
+    return ComposedSearchResponse(results=results, query_point=query_point(projection, vector), cut=cut)
