@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.database import connect  # noqa: E402
 from backend.projection import fit_projection  # noqa: E402
-from benchmarks.harness import artsearch_env, free_port, start_server  # noqa: E402
+from benchmarks.harness import artsearch_env, start_server  # noqa: E402
 from benchmarks.map import start_and_load, tear_down  # noqa: E402
-from tests.helpers import tiny_clip_config  # noqa: E402
+from tests.helpers import free_port, tiny_clip_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "frontend" / "dist"

@@ -112,13 +112,6 @@ def artsearch_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "artsearch", *args]
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(env: Mapping[str, str], port: int, log: IO | int = subprocess.DEVNULL) -> subprocess.Popen:
     """`artsearch serve` on 127.0.0.1:port in its own process, returned once it accepts connections."""
     server = subprocess.Popen(

@@ -41,7 +41,6 @@ from benchmarks.harness import (  # noqa: E402
     Answer,
     artsearch_env,
     by_endpoint,
-    free_port,
     memory_mb,
     run_clients,
     start_server,
@@ -49,6 +48,7 @@ from benchmarks.harness import (  # noqa: E402
     web_app_mix,
 )
 from benchmarks.map import start_and_load, tear_down  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 APP_NAME = "artsearch-serve"  # the server's connections carry it (PGAPPNAME), so they can be counted apart
 MIX = {endpoint: weight for endpoint, weight in UI_MIX.items() if endpoint != "image"}

@@ -37,10 +37,11 @@ from backend.projection import fit_projection, load_current  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.store.embed_queue import ClaimedArtwork, save_embeddings  # noqa: E402
 from backend.store.tiles import FullTiles  # noqa: E402
-from benchmarks.harness import artsearch_env, free_port, start_server  # noqa: E402
+from benchmarks.harness import artsearch_env, start_server  # noqa: E402
 from benchmarks.search import copy_vectors  # noqa: E402
 from benchmarks.synthetic import collection  # noqa: E402
 from benchmarks.timing import latency, ms  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAINTINGS = [ROOT.parent / "shared" / "data" / "images", ROOT / "etl" / "sample_collection" / "images"]

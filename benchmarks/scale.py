@@ -34,12 +34,13 @@ from backend.store.hnsw import begin_bulk_load, ensure_index  # noqa: E402
 from backend.store.projections import current_projection_id  # noqa: E402
 from backend.store.search import Filters, artworks_like, nearest_artworks  # noqa: E402
 from benchmarks.crawl import crawl_into, crawl_once  # noqa: E402
-from benchmarks.harness import WORDS, artsearch_env, free_port, memory_mb, start_server, upload_bodies  # noqa: E402
+from benchmarks.harness import WORDS, artsearch_env, memory_mb, start_server, upload_bodies  # noqa: E402
 from benchmarks.search import ids, load_test, warm_caches  # noqa: E402
 from benchmarks.synthetic import KINDS, collection, describe, exact_top, nearby_queries  # noqa: E402
 from benchmarks.timing import timed_searches  # noqa: E402
 from etl.pipeline.items import EmbeddedBatch  # noqa: E402
 from etl.pipeline.write import WriteResults  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 from tests.replicas import start_replica  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,9 +28,10 @@ from backend.store.hnsw import DROP_HNSW_INDEX, ensure_index
 from backend.store.search import Filters, knn_statement, nearest_artworks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.harness import WORDS, artsearch_env, free_port, start_server, upload_bodies  # noqa: E402
+from benchmarks.harness import WORDS, artsearch_env, start_server, upload_bodies  # noqa: E402
 from benchmarks.synthetic import KINDS, collection, exact_top, nearby_queries  # noqa: E402
 from benchmarks.timing import latency, timed_searches  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EF_SEARCH_VALUES = (20, 40, 64, 100, 128, 160, 200)

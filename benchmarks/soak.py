@@ -48,14 +48,13 @@ from benchmarks.harness import (  # noqa: E402
     artsearch_command,
     artsearch_env,
     by_endpoint,
-    free_port,
     run_clients,
     start_server,
     status_counts,
     tally,
     web_app_mix,
 )
-from tests.helpers import tiny_clip_config  # noqa: E402
+from tests.helpers import free_port, tiny_clip_config  # noqa: E402
 from tests.replicas import ReplicaServer, start_replica  # noqa: E402
 
 MUSEUMS = ("aic", "met", "cleveland", "rijksmuseum")

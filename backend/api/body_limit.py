@@ -1,13 +1,14 @@
-"""A bound on every request body: a JSON body is read whole before a route sees it, so without one a client could
-make the server hold as much as it cares to send. The body is read on to its end (and dropped, up to
-uploads.DISCARD_BYTES) before the 413, as the uploads do, so the client gets the answer and not a reset."""
+"""A bound on every request body: a JSON body is read whole before a route sees it and a form as it streams, so
+without one a client could make the server hold as much as it cares to send. A body over it is read on to its end
+(and dropped, up to DISCARD_BYTES) before the 413: a server that answers and closes while the client still sends
+makes most clients (urllib, requests) see a connection reset instead of the answer."""
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.uploads import DISCARD_BYTES, FORM_OVERHEAD
-
 MB = 1024 * 1024
+FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the small `k` field around an uploaded image
+DISCARD_BYTES = 64 * MB  # past this, a client still sending is cut off: its reset costs less than reading on
 
 
 def body_limit(max_upload_bytes: int) -> int:

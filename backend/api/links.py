@@ -1,6 +1,8 @@
 """OpenAPI links: how one answer leads to the next request (a result to its artwork, the map to its tiles), for
 clients that follow them and for the stateful fuzzing that walks them."""
 
+from backend.api.schemas import ErrorBody
+
 ARTWORK = "#/paths/~1api~1artworks~1{artwork_id}"
 TILE = "#/paths/~1api~1map~1{version}~1tiles~1{z}~1{x}~1{y}"
 
@@ -29,3 +31,8 @@ MAP_LINKS = {
 def answer_with(links: dict) -> dict:
     """A route's 200 answer in `responses=`, with these links."""
     return {200: {"links": links}}
+
+
+def search_answers(*errors: int) -> dict:
+    """A search route's `responses=`: its 200 with RESULT_LINKS, and these error answers."""
+    return answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in errors}

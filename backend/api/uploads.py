@@ -1,20 +1,14 @@
-"""Image uploads read into memory only, stopping at the size limit instead of buffering whatever arrives.
+"""Image uploads read into memory only: the body is bounded before it gets here (backend.api.body_limit), and the
+file in it is held to the upload limit."""
 
-An upload over the limit is read on to its end (and thrown away, up to DISCARD_BYTES) before the 413: a server that
-answers and closes while the client still sends makes most clients (urllib, requests) see a connection reset
-instead of the answer."""
-
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from backend.api.body_limit import body_limit
 from backend.api.params import DEFAULT_K, MAX_K
-
-FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the small `k` field around the image
-DISCARD_BYTES = 64 * 1024 * 1024  # past this, a client still sending is cut off: its reset costs less than reading on
 
 K_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K}
 
@@ -54,11 +48,8 @@ async def read_image_upload(request: Request) -> ImageUpload:
     limit = request.app.state.settings.max_upload_bytes
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(415, "send the image as multipart/form-data with a `file` field")
-    if _as_int(request.headers.get("content-length")) > limit + FORM_OVERHEAD:
-        await _discard(request.stream())
-        raise HTTPException(413, too_large(limit))
-    parser = MultiPartParser(request.headers, _limited(request.stream(), limit + FORM_OVERHEAD), max_files=1)
-    parser.spool_max_size = limit + FORM_OVERHEAD  # keeps the upload in memory: never rolled over to disk
+    parser = MultiPartParser(request.headers, request.stream(), max_files=1)
+    parser.spool_max_size = body_limit(limit)  # all a body may hold: the upload stays in memory, never on disk
     try:
         form = await parser.parse()
     except MultiPartException as exc:
@@ -87,27 +78,8 @@ def _parse_k(value: object) -> int:
 
 
 def _as_int(value: object) -> int:
-    """A form or header value as an integer; -1 when it is not one."""
+    """A form value as an integer; -1 when it is not one."""
     try:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return -1
-
-
-async def _limited(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    """The body's chunks, cut off with 413 (the rest discarded) as soon as more than `limit` bytes have arrived."""
-    received = 0
-    async for chunk in stream:
-        received += len(chunk)
-        if received > limit:
-            await _discard(stream, received)
-            raise HTTPException(413, too_large(limit - FORM_OVERHEAD))
-        yield chunk
-
-
-async def _discard(stream: AsyncIterator[bytes], received: int = 0) -> None:
-    """Read the rest of a refused body and drop it, until it ends or DISCARD_BYTES have come in all."""
-    async for chunk in stream:
-        received += len(chunk)
-        if received > DISCARD_BYTES:
-            return

@@ -132,28 +132,20 @@ def _nearest(
     return [row for row in rows if row["score"] >= filters.min_score]
 
 
+LIVE_EMBEDDINGS = """
+SELECT e.artwork_id, e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
+WHERE a.id = ANY(%s) AND NOT a.deleted
+"""
+
+
 def embedding_of(conn: psycopg.Connection, artwork_id: int) -> np.ndarray | None:
     """A live artwork's stored vector, or None when it is unknown, deleted or not embedded yet."""
-    row = conn.execute(
-        """
-        SELECT e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
-        WHERE a.id = %s AND NOT a.deleted
-        """,
-        (artwork_id,),
-    ).fetchone()
-    return row[0].to_numpy() if row else None
+    return live_embeddings(conn, [artwork_id]).get(artwork_id)
 
 
 def live_embeddings(conn: psycopg.Connection, artwork_ids: list[int]) -> dict[int, np.ndarray]:
     """The stored vectors of those of these artworks that are live and embedded, by id, in one statement."""
-    rows = conn.execute(
-        """
-        SELECT e.artwork_id, e.embedding FROM embeddings e JOIN artworks a ON a.id = e.artwork_id
-        WHERE a.id = ANY(%s) AND NOT a.deleted
-        """,
-        (artwork_ids,),
-        binary=True,
-    )
+    rows = conn.execute(LIVE_EMBEDDINGS, (artwork_ids,), binary=True)
     return {artwork_id: embedding.to_numpy() for artwork_id, embedding in rows}
 
 

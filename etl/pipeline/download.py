@@ -112,11 +112,10 @@ class DownloadImage:
 
 
 class DownloadLoop:
-    """Runs DownloadImage over a channel on its own asyncio loop, up to `concurrency` requests in flight."""
+    """Runs DownloadImage over a channel on its own asyncio loop, up to options.concurrency requests in flight."""
 
     def __init__(self, options: DownloadOptions) -> None:
         self.options = options
-        self.concurrency = options.concurrency
         self.items = 0
         self.busy_s = 0.0  # wall time with at least one request in flight
         self._in_flight = 0
@@ -128,11 +127,11 @@ class DownloadLoop:
     async def _run(self, inbox: Channel, outbox: Channel) -> None:
         # Blocking channel calls wait in threads of their own, one per request at most.
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(self.concurrency + 2, thread_name_prefix="download-io")
+            ThreadPoolExecutor(self.options.concurrency + 2, thread_name_prefix="download-io")
         )
         async with self.options.client() as client:
             download = DownloadImage(client)
-            slots = asyncio.Semaphore(self.concurrency)
+            slots = asyncio.Semaphore(self.options.concurrency)
             tasks: set[asyncio.Task] = set()
             try:
                 while (claim := await asyncio.to_thread(inbox.get)) is not END:

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backend.api.caching import client_has, file_etag
 from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
-from backend.api.links import RESULT_LINKS, answer_with
+from backend.api.links import search_answers
 from backend.api.params import DEFAULT_K, MAX_ID, K, Shape, result_shape, search_filters
 from backend.api.rate_limit import limit_searches
 from backend.api.results import RENDITIONS, public_urls
@@ -42,7 +42,7 @@ def get_artwork(artwork_id: ArtworkId, pool: PoolDep) -> Artwork:
     "/{artwork_id}/similar",
     response_model=SimilarResponse,
     dependencies=[Depends(limit_searches)],
-    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (404, 422, 429, 503)},
+    responses=search_answers(404, 422, 429, 503),
 )
 def similar_artworks(
     artwork_id: ArtworkId,

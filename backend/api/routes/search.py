@@ -16,11 +16,11 @@ from backend.api.deps import (
     SettingsDep,
     TextQuery,
 )
-from backend.api.links import RESULT_LINKS, answer_with
+from backend.api.links import search_answers
 from backend.api.params import DEFAULT_K, K, Shape, result_shape, search_filters
 from backend.api.rate_limit import limit_searches
 from backend.api.results import query_point
-from backend.api.schemas import ComposedSearchResponse, ErrorBody, ImageSearchResponse, SearchResponse
+from backend.api.schemas import ComposedSearchResponse, ImageSearchResponse, SearchResponse
 from backend.api.shaping import shaped_results
 from backend.api.uploads import UPLOAD_REQUEST_BODY
 from backend.store.search import Filters, nearest_artworks
@@ -34,7 +34,7 @@ ShapeDep = Annotated[Shape, Depends(result_shape)]
     "",
     response_model=SearchResponse,
     dependencies=[Depends(limit_searches)],
-    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (422, 429, 503)},
+    responses=search_answers(422, 429, 503),
 )
 def search_text(
     text_query: TextQuery,
@@ -60,7 +60,7 @@ def search_text(
     response_model=ImageSearchResponse,
     openapi_extra=UPLOAD_REQUEST_BODY,
     dependencies=[Depends(limit_searches)],  # before the upload is read
-    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (413, 415, 422, 429, 503)},
+    responses=search_answers(413, 415, 422, 429, 503),
 )
 def search_image(
     image_query: ImageQuery,
@@ -84,7 +84,7 @@ def search_image(
     "/compose",
     response_model=ComposedSearchResponse,
     dependencies=[Depends(limit_searches)],
-    responses=answer_with(RESULT_LINKS) | {code: {"model": ErrorBody} for code in (404, 413, 415, 422, 429, 503)},
+    responses=search_answers(404, 413, 415, 422, 429, 503),
 )
 def search_composed(
     composed: ComposedQuery,
