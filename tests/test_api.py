@@ -154,6 +154,21 @@ def test_similar_excludes_the_artwork_and_returns_exactly_k(client: TestClient, 
     assert len(everything) == len(collection.ids) - 1
 
 
+def test_tied_hits_rank_by_id_whatever_k(client: TestClient, collection: Collection, settings: Settings) -> None:
+    """Copies with the very same vector (a re-encoded JPEG can embed identically) rank by id among the rows a search
+    fetched: the same order whatever k, and a stack keeps its leader however many rows it fetched."""
+    original = collection.live_ids[0]
+    with connect(settings.database_url) as conn:
+        (vector,) = conn.execute("SELECT embedding FROM embeddings WHERE artwork_id = %s", [original]).fetchone()
+        copies = [insert_artwork(conn, vector.to_numpy(), source="aic", source_id=f"copy-{n}") for n in range(6)]
+    for k in (6, 12, 30):  # which of the tied rows a smaller LIMIT keeps is the index walk's to say
+        hits = client.get(f"/api/artworks/{original}/similar", params={"k": k}).json()["results"]
+        assert [hit["id"] for hit in hits[:6]] == copies
+    for k in (2, 4, 12):  # a stacked search fetches k * 3 rows and more
+        stacked = client.get(f"/api/artworks/{original}/similar", params={"k": k, "stack": "true"}).json()["results"]
+        assert (stacked[0]["id"], [hit["id"] for hit in stacked[0]["stacked"]]) == (copies[0], copies[1:])
+
+
 def test_deleted_artworks_never_appear(client: TestClient, collection: Collection) -> None:
     twin = collection.ids[(FIXTURE_IMAGES[0].stem, "mirrored")]  # the deleted artwork has exactly this vector
     hits = client.get(f"/api/artworks/{twin}/similar", params={"k": 200}).json()["results"]

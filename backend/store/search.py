@@ -21,7 +21,8 @@ MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 # order and each candidate is checked against artworks on the way (a nested loop); with hnsw.iterative_scan the
 # walk goes on past ef_search candidates until k have passed, so a filter matching 1% still fills k from the
 # index, with no over-fetch to guess. relaxed_order lets the walk hand back candidates slightly out of order: the
-# outer ORDER BY puts them right.
+# outer ORDER BY puts them right, ties by id, so that identical vectors (a copy re-encoded) rank the same way
+# whatever the limit, and a stack keeps its leader when more rows are fetched.
 # Only the filters a search uses are written into its statement: a "$1 IS NULL OR …" predicate would leave the
 # planner guessing their selectivity, and the generic plan it keeps for repeated searches is then a full scan.
 # The query is a vector parameter or a stored artwork's vector (a subquery the planner runs once, first); when that
@@ -47,7 +48,7 @@ SELECT a.id, a.source, a.source_id, a.title, a.maker, a.date_display AS date, a.
 FROM nearest n
 JOIN artworks a ON a.id = n.artwork_id
 LEFT JOIN map_positions m ON m.artwork_id = n.artwork_id
-ORDER BY n.distance
+ORDER BY n.distance, n.artwork_id
 """
 QUERIES = {
     "vector": "%(query)s::vector",

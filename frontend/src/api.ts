@@ -3,8 +3,12 @@ import type { components } from './api-schema';
 
 type Schemas = components['schemas'];
 
-/** One hit: enough to draw it on the map and link to its museum page. */
+/** One hit: enough to draw it on the map and link to its museum page, with the near-duplicates stacked under it. */
 export type Result = Schemas['Result'];
+/** A near-duplicate folded under a better hit. */
+export type Hit = Schemas['Hit'];
+/** One part of a composed query: a text or a stored artwork, and how much it counts (negative: away from it). */
+export type QueryPart = Schemas['QueryPart'];
 /** An artwork with all its metadata and its place on the map. */
 export type Artwork = Schemas['Artwork'];
 export type Point = Schemas['Point'];
@@ -16,7 +20,11 @@ export type Tile = Schemas['Tile'];
 /** What the search filters can offer: museums, object types and a histogram of years. */
 export type Facets = Schemas['Facets'];
 /** The answer to any search: text and image searches also say where the query lands on the map. */
-export type SearchAnswer = Schemas['SearchResponse'] | Schemas['ImageSearchResponse'] | Schemas['SimilarResponse'];
+export type SearchAnswer =
+  | Schemas['SearchResponse']
+  | Schemas['ImageSearchResponse']
+  | Schemas['SimilarResponse']
+  | Schemas['ComposedSearchResponse'];
 
 /** A failed request, with a message fit to show the user. */
 export class ApiError extends Error {
@@ -37,10 +45,13 @@ export interface SearchFilters {
   to?: number;
 }
 
-/** How many hits a search asks for, and its filters. */
+/** How many hits a search asks for, its filters, and how its hits are shaped: near-duplicates stacked under the best
+ * of them (`k` then counts stacks), the list ended at a clear drop in the scores (`cut` says how many that left out). */
 export interface SearchOptions {
   k: number;
   filters: SearchFilters;
+  stack: boolean;
+  cutoff: boolean;
 }
 
 /** A search's first page of hits, and the most "more results" reaches (the API's limit). */
@@ -64,10 +75,23 @@ export function searchImage(file: Blob, filename: string, options: SearchOptions
   return request<SearchAnswer>(`/api/search/image${params.size ? `?${params}` : ''}`, { method: 'POST', body, signal });
 }
 
-/** A search's query string: its own parameters, k (when not 0) and the filters that are set. */
-function searchParams({ k, filters }: SearchOptions, own: Record<string, string> = {}): URLSearchParams {
+export function searchComposed(parts: QueryPart[], options: SearchOptions, signal?: AbortSignal): Promise<SearchAnswer> {
+  // The parts and k are the body; the filters and the shape travel in the URL, as for the other searches.
+  const params = searchParams({ ...options, k: 0 });
+  return request<SearchAnswer>(`/api/search/compose${params.size ? `?${params}` : ''}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ parts, k: options.k }),
+    signal,
+  });
+}
+
+/** A search's query string: its own parameters, k (when not 0), the shape asked for and the filters that are set. */
+function searchParams({ k, filters, stack, cutoff }: SearchOptions, own: Record<string, string> = {}): URLSearchParams {
   const params = new URLSearchParams(own);
   if (k) params.set('k', String(k));
+  if (stack) params.set('stack', 'true');
+  if (cutoff) params.set('cutoff', 'auto');
   const { museum, type, from, to } = filters;
   if (museum) params.set('museum', museum);
   if (type) params.set('type', type);
@@ -96,10 +120,13 @@ export function getTile(version: string, z: number, x: number, y: number): Promi
   return request<Tile>(`/api/map/${version}/tiles/${z}/${x}/${y}`, {});
 }
 
-async function request<T>(path: string, init: RequestInit): Promise<T> {
+/** A request's options; its headers are added to the Accept every request sends. */
+type RequestOptions = Omit<RequestInit, 'headers'> & { headers?: Record<string, string> };
+
+async function request<T>(path: string, init: RequestOptions): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path, { ...init, headers: { Accept: 'application/json' } });
+    response = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
   } catch (err) {
     if (isAbort(err)) throw err;
     throw new ApiError('Could not reach the server. Is artsearch running?', null);

@@ -11,6 +11,10 @@ export interface SearchChip {
   readonly found: string;
   readonly colour: number;
   results: Result[];
+  /** How many hits the relevance cut-off left out. */
+  cut: number;
+  /** The results whose stacks of near-duplicates are unfolded, by id. */
+  readonly expanded: Set<number>;
 }
 
 export class SearchChips {
@@ -29,13 +33,15 @@ export class SearchChips {
   }
 
   /** The chip of a search (a new one, in the next colour, the first time its label is seen). */
-  add(label: string, found: string, results: Result[]): SearchChip {
+  add(label: string, found: string, results: Result[], cut: number): SearchChip {
     const known = this.chips.get(label);
     if (known) {
       known.chip.results = results;
+      known.chip.cut = cut;
       return known.chip;
     }
-    const chip: SearchChip = { label, found, colour: PALETTE[this.made++ % PALETTE.length], results };
+    const colour = PALETTE[this.made++ % PALETTE.length];
+    const chip: SearchChip = { label, found, colour, results, cut, expanded: new Set() };
     const item = document.createElement('li');
     item.className = 'chip';
     item.style.setProperty('--chip', `#${chip.colour.toString(16).padStart(6, '0')}`);

@@ -6,9 +6,11 @@ import {
   getArtwork,
   getHealth,
   isAbort,
+  searchComposed,
   searchImage,
   searchSimilar,
   searchText,
+  type QueryPart,
   type SearchAnswer,
   type SearchFilters,
   type SearchOptions,
@@ -21,6 +23,7 @@ import { SearchChips, type SearchChip } from './chips';
 import { FilterBar } from './filters';
 import { ResultsList } from './results';
 import { truncate } from './util';
+import { parseWording, wordingParts } from './wording';
 
 /** What the read-only `window.__artsearch` hook offers browser tests. */
 interface TestHook {
@@ -113,8 +116,13 @@ interface SearchSpec {
   found: string;
   /** The search, as the URL names it (an uploaded image is not in the URL). */
   query: Query;
+  /** Whether its hits end at a clear drop in their scores (text searches, until the visitor asks for the rest). */
+  cutoff: boolean;
   fetch: (options: SearchOptions, signal: AbortSignal) => Promise<SearchAnswer>;
 }
+
+/** Every search folds near-duplicates into stacks: `k` different works, each stack unfolded on demand. */
+const STACK = true;
 
 /** Runs one search: the newest one wins, its results join the canvas and the camera frames them. */
 async function runSearch(spec: SearchSpec): Promise<void> {
@@ -124,26 +132,28 @@ async function runSearch(spec: SearchSpec): Promise<void> {
   inFlight++;
   setStatus(spec.busy, 'busy');
   try {
-    const answer = await spec.fetch({ k: spec.query.k, filters: filterBar.current }, ctrl.signal);
+    const options = { k: spec.query.k, filters: filterBar.current, stack: STACK, cutoff: spec.cutoff };
+    const answer = await spec.fetch(options, ctrl.signal);
     if (ctrl.signal.aborted) return;
     const results = Array.isArray(answer?.results) ? answer.results : [];
     if (results.length === 0) {
       setStatus(`No works found ${spec.found}.`);
       return;
     }
-    const chip = chips.add(spec.label, spec.found, results);
+    const cut = answer.cut ?? 0;
+    const chip = chips.add(spec.label, spec.found, results, cut);
     chipQueries.set(chip.label, spec.query);
     showList(chip);
     updateInsets();
     const point = 'query_point' in answer ? answer.query_point : null;
-    const added = map.addResults(results, spec.label, point, chip.colour);
-    const already = results.length - added;
+    keepUnfolded(chip);
+    const added = map.addResults(results, spec.label, point, chip.colour, chip.expanded);
+    const notes = [
+      ...(cut > 0 ? [`${cut} less relevant left out`] : []),
+      ...(results.length > added ? [`${results.length - added} already on the map`] : []),
+    ];
     const works = `${results.length} ${results.length === 1 ? 'work' : 'works'}`;
-    setStatus(
-      already > 0
-        ? `${works} ${spec.found} (${already} already on the map).`
-        : `${works} ${spec.found}.`,
-    );
+    setStatus(`${works} ${spec.found}${notes.length ? ` (${notes.join('; ')})` : ''}.`);
   } catch (err) {
     if (isAbort(err) || ctrl.signal.aborted) return;
     setStatus(describeError(err), 'error');
@@ -160,12 +170,13 @@ function quote(text: string): string {
 // ---- searches the URL names -----------------------------------------------------------------
 
 /**
- * A search and how many hits it shows: a text or "more like" a stored work, which a link can name, or an uploaded
- * image, which it cannot (it is kept to run again when the filters change).
+ * A search and how many hits it shows: a text (`all`: without its relevance cut-off) or "more like" a stored work
+ * (`but`: with what should differ), which a link can name, or an uploaded image, which it cannot (it is kept to run
+ * again when the filters change).
  */
 type Query =
-  | { kind: 'q'; text: string; k: number }
-  | { kind: 'like'; id: number; k: number; title?: string | null }
+  | { kind: 'q'; text: string; k: number; all: boolean }
+  | { kind: 'like'; id: number; k: number; title?: string | null; but: string }
   | { kind: 'image'; file: File; k: number };
 
 /** The searches on the map, in the order they were made, and the open work: what the URL says. */
@@ -186,11 +197,16 @@ function searchByText(q: string): void {
     input.focus();
     return;
   }
-  startSearch({ kind: 'q', text, k: RESULTS_PER_QUERY });
+  if (!parseWording(text).towards) {
+    setStatus('Say what to look for as well as what to leave out, for example “a harbour -people”.');
+    input.focus();
+    return;
+  }
+  startSearch({ kind: 'q', text, k: RESULTS_PER_QUERY, all: false });
 }
 
-function searchLike(work: { id: number; title: string | null }): void {
-  startSearch({ kind: 'like', id: work.id, k: RESULTS_PER_QUERY, title: work.title });
+function searchLike(work: { id: number; title: string | null }, but: string): void {
+  startSearch({ kind: 'like', id: work.id, k: RESULTS_PER_QUERY, title: work.title, but });
 }
 
 function searchByImage(file: File): void {
@@ -208,22 +224,31 @@ function startSearch(query: Query): void {
 function specOf(query: Query): SearchSpec {
   if (query.kind === 'q') {
     const { text } = query;
+    // A minus in the text makes it a composed query: towards the rest, away from each minus term.
+    const wording = parseWording(text);
+    const parts = wording.away.length ? wordingParts(wording) : null;
     return {
       query,
       busy: `Searching for ${quote(text)}…`,
       label: quote(text),
       found: `for ${quote(text)}`,
-      fetch: (options, signal) => searchText(text, options, signal),
+      cutoff: !query.all,
+      fetch: (options, signal) =>
+        parts ? searchComposed(parts, options, signal) : searchText(text, options, signal),
     };
   }
   if (query.kind === 'like') {
     const name = query.title ? quote(query.title) : `work #${query.id}`;
+    const but = query.but ? ` but ${quote(query.but)}` : '';
+    const parts = query.but ? likeButParts(query.id, query.but) : null;
     return {
       query,
-      busy: `Looking for works like ${name}…`,
-      label: `like ${name}`,
-      found: `like ${name}`,
-      fetch: (options, signal) => searchSimilar(query.id, options, signal),
+      busy: `Looking for works like ${name}${but}…`,
+      label: `like ${name}${but}`,
+      found: `like ${name}${but}`,
+      cutoff: false,
+      fetch: (options, signal) =>
+        parts ? searchComposed(parts, options, signal) : searchSimilar(query.id, options, signal),
     };
   }
   const name = query.file.name || 'your image';
@@ -232,8 +257,15 @@ function specOf(query: Query): SearchSpec {
     busy: `Searching for works like ${name}…`,
     label: `image: ${name}`,
     found: `like ${name}`,
+    cutoff: false,
     fetch: (options, signal) => searchImage(query.file, name, options, signal),
   };
+}
+
+/** "More like this, but …": the work and the visitor's words, counted alike (no pretrained weights here to measure
+ * another balance by), a minus term in them searching away. */
+function likeButParts(id: number, but: string): QueryPart[] {
+  return [{ artwork_id: id, weight: 1 }, ...wordingParts(parseWording(but))];
 }
 
 /** The next page size of "more results": 20, 50, 100, then the API's most. */
@@ -245,7 +277,50 @@ function moreThan(k: number): number {
 function showList(chip: SearchChip): void {
   const query = chipQueries.get(chip.label);
   const more = query !== undefined && chip.results.length >= query.k && query.k < MAX_RESULTS;
-  resultsList.show(chip.label, chip.found, chip.results, more);
+  resultsList.show(chip, more);
+}
+
+/** The listed text search again, with the hits its relevance cut-off left out. */
+function showCut(label: string): void {
+  const query = chipQueries.get(label);
+  if (query?.kind !== 'q') return;
+  query.all = true;
+  writeUrl('push');
+  void runSearch(specOf(query));
+}
+
+/** Unfolds (or folds) one hit's stack of near-duplicates: on the map beside it, in the list under it, and in the
+ * panel's offer when the hit is open. */
+function toggleStack(label: string, id: number, expand: boolean): void {
+  const chip = chips.all.find((c) => c.label === label);
+  const members = chip?.results.find((r) => r.id === id)?.stacked ?? [];
+  if (!chip || members.length === 0) return;
+  if (expand) {
+    chip.expanded.add(id);
+    map.expandStack(label, id, members);
+  } else {
+    chip.expanded.delete(id);
+    const ids = members.map((m) => m.id);
+    map.collapseStack(label, id, ids);
+    if (openWork !== null && ids.includes(openWork) && map.resultById(openWork) === null) panel.close();
+  }
+  if (resultsList.label === label) resultsList.refresh();
+  if (openWork === id) panel.showStack(members.length, expand);
+}
+
+/** A search run again (more results, the rest after a cut-off) keeps its stacks unfolded while their hits still
+ * head them. */
+function keepUnfolded(chip: SearchChip): void {
+  for (const id of chip.expanded) {
+    if (!chip.results.find((r) => r.id === id)?.stacked?.length) chip.expanded.delete(id);
+  }
+}
+
+/** The open work's stack in the listed search, offered in the panel (none when it heads no stack there). */
+function offerStack(id: number): void {
+  const chip = chips.all.find((c) => c.label === resultsList.label);
+  const count = chip?.results.find((r) => r.id === id)?.stacked?.length ?? 0;
+  panel.showStack(count, chip?.expanded.has(id) ?? false);
 }
 
 /** The listed search again with its next page size: its new works join the map. */
@@ -283,17 +358,23 @@ async function runAll(all: readonly Query[]): Promise<void> {
 }
 
 /** What a URL says: its searches (`q=text`, `like=id`, each with its `k=n` after it when not 20; `similar=id` from
- * older links), the filters (`museum`, `type`, `from`, `to`), the open work (`work=id`) and the view. */
+ * older links; `but=text` after a `like` for "more like this, but …"; `all=1` after a `q` for its hits past the
+ * relevance cut-off), the filters (`museum`, `type`, `from`, `to`), the open work (`work=id`) and the view. */
 function readUrl(): { queries: Query[]; filters: SearchFilters; work: number | null; view: MapView | null } {
   const params = new URLSearchParams(location.search);
   const named: Query[] = [];
   for (const [key, value] of params) {
     const n = Number(value);
-    if (key === 'q' && value.trim()) named.push({ kind: 'q', text: value.trim(), k: RESULTS_PER_QUERY });
+    const last = named.at(-1);
+    if (key === 'q' && value.trim()) named.push({ kind: 'q', text: value.trim(), k: RESULTS_PER_QUERY, all: false });
     else if ((key === 'like' || key === 'similar') && Number.isInteger(n) && n > 0) {
-      named.push({ kind: 'like', id: n, k: RESULTS_PER_QUERY });
-    } else if (key === 'k' && named.length && Number.isInteger(n) && n >= 1) {
-      named[named.length - 1].k = Math.min(n, MAX_RESULTS);
+      named.push({ kind: 'like', id: n, k: RESULTS_PER_QUERY, but: '' });
+    } else if (key === 'k' && last && Number.isInteger(n) && n >= 1) {
+      last.k = Math.min(n, MAX_RESULTS);
+    } else if (key === 'but' && last?.kind === 'like') {
+      last.but = value.trim();
+    } else if (key === 'all' && last?.kind === 'q') {
+      last.all = value === '1';
     }
   }
   const year = (name: string) => {
@@ -319,6 +400,8 @@ function currentUrl(): string {
     if (query.kind === 'image') continue;
     params.append(query.kind, query.kind === 'q' ? query.text : String(query.id));
     if (query.k !== RESULTS_PER_QUERY) params.append('k', String(query.k));
+    if (query.kind === 'like' && query.but) params.append('but', query.but);
+    if (query.kind === 'q' && query.all) params.append('all', '1');
   }
   const { museum, type, from, to } = filterBar.current;
   for (const [key, value] of Object.entries({ museum, type, from, to })) {
@@ -398,8 +481,8 @@ chips.onRemove = removeSearch;
 
 function sameQuery(a: Query, b: Query): boolean {
   if (a.kind !== b.kind || a.k !== b.k) return false;
-  if (a.kind === 'q') return a.text === (b as typeof a).text;
-  if (a.kind === 'like') return a.id === (b as typeof a).id;
+  if (a.kind === 'q') return a.text === (b as typeof a).text && a.all === (b as typeof a).all;
+  if (a.kind === 'like') return a.id === (b as typeof a).id && a.but === (b as typeof a).but;
   return a.file === (b as typeof a).file;
 }
 
@@ -412,6 +495,8 @@ filterBar.onChange = () => {
   void runAll(queries);
 };
 resultsList.onMore = showMore;
+resultsList.onShowCut = showCut;
+resultsList.onStack = toggleStack;
 
 function sameQueries(a: readonly Query[], b: readonly Query[]): boolean {
   return a.length === b.length && a.every((q, i) => sameQuery(q, b[i]));
@@ -497,12 +582,16 @@ map.onSelect = (result) => {
   openWork = result.id;
   writeUrl('push');
   panel.open(result);
+  offerStack(result.id);
   map.select(result.id);
   updateInsets();
   map.reveal(result.id);
 };
 
-panel.onMoreLikeThis = (result) => searchLike(result);
+panel.onMoreLikeThis = (result, but) => searchLike(result, but);
+panel.onStack = (expand) => {
+  if (openWork !== null && resultsList.label !== null) toggleStack(resultsList.label, openWork, expand);
+};
 panel.onClose = () => {
   openWork = null;
   writeUrl('push');

@@ -22,6 +22,8 @@ export interface SpriteInfo {
   screenY: number;
   /** Its rank in the listed search (0: not one of its hits). */
   rank: number;
+  /** How many near-duplicates are folded under it in the listed search. */
+  stacked: number;
 }
 
 /** The zoomable, pannable canvas of artworks. */
@@ -134,10 +136,17 @@ export class ArtMap {
   }
 
   /**
-   * Adds a result set (skipping works already on the map), labels where the query landed and
-   * flies the camera to frame it. Returns how many works were new.
+   * Draws a search's result set (skipping works already on the map), with the near-duplicates of the hits whose
+   * stacks are `unfolded`; run again under the same label, its works no longer among them leave. Labels where the
+   * query landed and flies the camera to frame it. Returns how many of the hits were new.
    */
-  addResults(results: Result[], label: string, queryPoint: Point | null, colour: number = ACCENT): number {
+  addResults(
+    results: Result[],
+    label: string,
+    queryPoint: Point | null,
+    colour: number = ACCENT,
+    unfolded: ReadonlySet<number> = new Set(),
+  ): number {
     if (results.length === 0) return 0;
     const placed = results.filter(isPlaced);
     const centre = placed.length ? centroid(placed) : { x: 0.5, y: 0.5 };
@@ -153,9 +162,16 @@ export class ArtMap {
           : spiral(centre.x, centre.y, stray++, (CARD_SIZE * 1.3) / WORLD_SIZE);
         work = this.addWork(r, nx, ny, added++ * stagger);
       }
-      work.marks.set(label, { colour, rank: i + 1 });
+      work.marks.set(label, { colour, rank: i + 1, stacked: r.stacked?.length ?? 0 });
       return work;
     });
+    const held = new Set(batch.map((w) => w.result.id));
+    for (const top of batch) {
+      if (unfolded.has(top.result.id)) this.unfold(label, top, top.result.stacked ?? [], held);
+    }
+    const gone = [...(this.byQuery.get(label) ?? [])].filter((id) => !held.has(id));
+    this.byQuery.set(label, held);
+    this.release(label, gone);
     this.showQuery(label);
     if (added) this.onCountChange(this.works.size);
 
@@ -166,7 +182,6 @@ export class ArtMap {
         ? scaled(queryPoint)
         : centroid(batch.map((w) => w.node));
     this.labels.place(label, anchor, this.camera.scale, colour);
-    this.byQuery.set(label, new Set([...(this.byQuery.get(label) ?? []), ...batch.map((w) => w.result.id)]));
     this.frame(batch, anchor);
     this.viewDirty = true;
     this.layoutDirty = true;
@@ -209,12 +224,61 @@ export class ArtMap {
     this.byQuery.delete(label);
     this.labels.remove(label);
     if (this.activeQuery === label) this.activeQuery = null;
-    const kept = new Set([...this.byQuery.values()].flatMap((set) => [...set]));
+    this.release(label, ids);
+  }
+
+  /** Unfolds one hit's stack: its near-duplicates join the map beside it as hits of the same search, at its rank. */
+  expandStack(label: string, topId: number, members: readonly Result[]): void {
+    const top = this.works.get(topId);
+    const held = this.byQuery.get(label);
+    if (!top || !held) return;
+    this.unfold(label, top, members, held);
+    showMark(top, this.activeQuery);
+    this.viewDirty = true;
+    this.layoutDirty = true;
+  }
+
+  /** Folds one hit's stack again: its near-duplicates leave the map unless another search holds them. */
+  collapseStack(label: string, topId: number, memberIds: readonly number[]): void {
+    const top = this.works.get(topId);
+    const mark = top?.marks.get(label);
+    const held = this.byQuery.get(label);
+    if (!top || !mark || !held) return;
+    mark.stacked = memberIds.length;
+    showMark(top, this.activeQuery);
+    for (const id of memberIds) held.delete(id);
+    this.release(label, memberIds);
+  }
+
+  /** Marks a hit's near-duplicates as hits of its search at its rank (adding those not on the map beside it), and
+   * the hit as having none folded under it; `held` gathers their ids. */
+  private unfold(label: string, top: Work, members: readonly Result[], held: Set<number>): void {
+    const mark = top.marks.get(label);
+    if (!mark) return;
+    mark.stacked = 0;
+    const stagger = staggerMs(members.length);
+    let added = 0;
+    for (const [i, r] of members.entries()) {
+      // A near-duplicate not yet projected waits beside its stack's best hit.
+      const [nx, ny] = isPlaced(r) ? [r.x, r.y] : spiral(top.nx, top.ny, i + 1, (CARD_SIZE * 1.3) / WORLD_SIZE);
+      const work = this.works.get(r.id) ?? this.addWork(r, nx, ny, added++ * stagger);
+      work.marks.set(label, { colour: mark.colour, rank: mark.rank, stacked: 0 });
+      showMark(work, this.activeQuery);
+      held.add(r.id);
+    }
+    if (added) this.onCountChange(this.works.size);
+  }
+
+  /** These works are no longer hits of one query: each leaves the map unless another query still marks it. */
+  private release(label: string, ids: Iterable<number>): void {
     for (const id of ids) {
       const work = this.works.get(id);
-      work?.marks.delete(label);
-      if (work && kept.has(id)) showMark(work, this.activeQuery);
-      if (!work || kept.has(id)) continue;
+      if (!work) continue;
+      work.marks.delete(label);
+      if (work.marks.size > 0) {
+        showMark(work, this.activeQuery);
+        continue;
+      }
       this.highlight.forget(work);
       if (this.listHover === work) this.listHover = null;
       this.animations.remove(work);
@@ -305,7 +369,8 @@ export class ArtMap {
     return this.workList.map((work) => {
       const { x, y } = this.camera.toScreen(work.node.x, work.node.y);
       const { id } = work.result;
-      return { id, x: work.nx, y: work.ny, screenX: rect.left + x, screenY: rect.top + y, rank: work.badge.rank };
+      const { rank, stacked } = work.listed ?? { rank: 0, stacked: 0 };
+      return { id, x: work.nx, y: work.ny, screenX: rect.left + x, screenY: rect.top + y, rank, stacked };
     });
   }
 
@@ -424,7 +489,9 @@ export class ArtMap {
     if (pointed !== this.pointed) {
       this.pointed = pointed;
       const { title, maker } = onMap?.result ?? { title: underneath?.title, maker: null };
-      this.onHover(pointed, [title || 'Untitled', maker].filter(Boolean).join(' — '));
+      const stacked = onMap?.listed?.stacked ?? 0;
+      const copies = stacked ? ` (+${stacked} near-${stacked === 1 ? 'duplicate' : 'duplicates'})` : '';
+      this.onHover(pointed, `${[title || 'Untitled', maker].filter(Boolean).join(' — ')}${copies}`);
     }
     const work = onMap ?? this.listHover;
     const previous = this.highlight.hovered;

@@ -31,7 +31,10 @@ const FULL_IMAGE_FROM_PX = 1000;
 
 /** The side panel with one artwork's image and metadata. */
 export class Panel {
-  onMoreLikeThis: (result: Result) => void = () => {};
+  /** "More like this" was asked for, with what should differ ("at night", "-people"; '' for nothing). */
+  onMoreLikeThis: (result: Result, but: string) => void = () => {};
+  /** The open work's stack of near-duplicates is to be unfolded (true) or folded (false). */
+  onStack: (expand: boolean) => void = () => {};
   onClose: () => void = () => {};
 
   private current: Result | null = null;
@@ -48,13 +51,16 @@ export class Panel {
   private readonly description = byId('panel-description');
   private readonly details = byId<HTMLDListElement>('panel-details');
   private readonly link = byId<HTMLAnchorElement>('panel-link');
-  private readonly more = byId<HTMLButtonElement>('panel-more');
+  private readonly but = byId<HTMLInputElement>('panel-but');
+  private readonly stack = byId<HTMLButtonElement>('panel-stack');
 
   constructor() {
     byId('panel-close').addEventListener('click', () => this.close());
-    this.more.addEventListener('click', () => {
-      if (this.current) this.onMoreLikeThis(this.current);
+    byId<HTMLFormElement>('panel-more-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (this.current) this.onMoreLikeThis(this.current, this.but.value.trim());
     });
+    this.stack.addEventListener('click', () => this.onStack(this.stack.getAttribute('aria-expanded') !== 'true'));
   }
 
   get isOpen(): boolean {
@@ -69,13 +75,23 @@ export class Panel {
 
   open(result: Result): void {
     if (!this.isOpen && document.activeElement instanceof HTMLElement) this.returnFocus = document.activeElement;
+    if (this.current?.id !== result.id) this.but.value = '';
     this.current = result;
     this.render(result);
+    this.showStack(0, false);
     this.el.classList.add('open');
     this.el.removeAttribute('inert');
     this.el.setAttribute('aria-hidden', 'false');
     this.title.focus({ preventScroll: true });
     this.loadDetails(result.id);
+  }
+
+  /** Offers to unfold (or fold) the open work's stack of `count` near-duplicates in the listed search; 0: none. */
+  showStack(count: number, expanded: boolean): void {
+    this.stack.hidden = count === 0;
+    const copies = `${count} near-${count === 1 ? 'duplicate' : 'duplicates'}`;
+    this.stack.textContent = expanded ? `Fold its ${copies}` : `Show its ${copies}`;
+    this.stack.setAttribute('aria-expanded', String(expanded));
   }
 
   close(): void {

@@ -12,9 +12,12 @@ const STAGGER_TOTAL_MS = 600;
 const HOVER_LIFT = 0.09;
 /** The outline in its search's colour, in screen pixels. */
 const OUTLINE_PX = 2;
-/** The rank badge shows once a work is at least this many screen pixels long. */
+/** The rank and stack tabs show once a work is at least this many screen pixels long. */
 const BADGE_FROM_PX = 40;
-const BADGE_STYLE = { fontFamily: 'system-ui, sans-serif', fontSize: 11, fontWeight: '700', fill: 0x101114 } as const;
+/** How far, in screen pixels, the card of a folded stack peeks out behind its best hit, and how strongly. */
+const PILE_OFFSET_PX = 5;
+const PILE_ALPHA = 0.55;
+const TAB_STYLE = { fontFamily: 'system-ui, sans-serif', fontSize: 11, fontWeight: '700', fill: 0x101114 } as const;
 
 /** One artwork on the map. */
 export interface Work {
@@ -26,10 +29,16 @@ export interface Work {
   readonly image: Sprite;
   /** The outline behind the image, in the colour of the search it is shown as a hit of. */
   readonly outline: Sprite;
-  /** Its rank in that search, in a corner, while that search's results are the ones listed. */
-  readonly badge: Badge;
+  /** A card peeking out behind it while near-duplicates are stacked under it (see showMark). */
+  readonly pile: Sprite;
+  /** Its rank in that search, in the top-left corner, while that search's results are the ones listed. */
+  readonly badge: Tab;
+  /** How many near-duplicates are stacked under it in that search, in the top-right corner ("+2"). */
+  readonly tag: Tab;
   /** Its colour and rank in each search that holds it, by the search's label, in the order they came. */
   readonly marks: Map<string, HitMark>;
+  /** Its mark in the listed search, when that search holds it. */
+  listed: HitMark | null;
   /** Where the work is drawn, in world units: its place, or the free spot it was spread to (see spread.ts). */
   tx: number;
   ty: number;
@@ -58,10 +67,13 @@ export function staggerMs(count: number): number {
   return Math.min(STAGGER_MS, STAGGER_TOTAL_MS / count);
 }
 
-/** How a work is marked as a search's hit: that search's colour and the work's rank in it (1 is the best). */
+/** How a work is marked as a search's hit: that search's colour, the work's rank in it (1 is the best; a
+ * near-duplicate shown beside its stack's best hit shares its rank) and how many near-duplicates are stacked, folded,
+ * under it. */
 export interface HitMark {
   colour: number;
   rank: number;
+  stacked: number;
 }
 
 /** A work at (nx, ny) on the map, a grey square until a texture arrives, appearing after `delayMs`. */
@@ -69,14 +81,19 @@ export function createWork(result: Result, nx: number, ny: number, delayMs: numb
   const node = new WorkNode();
   const outline = new Sprite(Texture.WHITE);
   outline.anchor.set(0.5);
+  const pile = new Sprite(Texture.WHITE);
+  pile.anchor.set(0.5);
+  pile.alpha = PILE_ALPHA;
+  pile.visible = false;
   const image = new Sprite(Texture.WHITE);
   image.anchor.set(0.5);
   image.tint = 0x25272c;
   const half = CARD_SIZE * 0.36;
   image.width = half * 2;
   image.height = half * 2;
-  const badge = new Badge();
-  node.addChild(outline, image, badge);
+  const badge = new Tab();
+  const tag = new Tab();
+  node.addChild(pile, outline, image, badge, tag);
   node.position.set(nx * WORLD_SIZE, ny * WORLD_SIZE);
   node.alpha = 0;
   node.scale.set(0.85 * boost);
@@ -87,8 +104,11 @@ export function createWork(result: Result, nx: number, ny: number, delayMs: numb
     node,
     image,
     outline,
+    pile,
     badge,
+    tag,
     marks: new Map(),
+    listed: null,
     tx: node.x,
     ty: node.y,
     halfW: half,
@@ -121,32 +141,46 @@ export function showTexture(work: Work, texture: Texture): void {
   work.halfH = h / 2;
 }
 
-/** Keeps the outline and the rank badge a constant size on screen, for works drawn at `scale` px per unit. */
+/** Keeps the outline, the pile and the corner tabs a constant size on screen, for works drawn at `scale` px per unit. */
 export function decorate(work: Work, scale: number): void {
-  const { outline, badge, halfW, halfH } = work;
+  const { outline, pile, badge, tag, halfW, halfH } = work;
   const px = 1 / scale;
   outline.width = 2 * halfW + 2 * OUTLINE_PX * px;
   outline.height = 2 * halfH + 2 * OUTLINE_PX * px;
-  badge.visible = badge.rank > 0 && 2 * Math.max(halfW, halfH) * scale >= BADGE_FROM_PX;
-  if (!badge.visible) return;
+  pile.width = outline.width;
+  pile.height = outline.height;
+  pile.position.set(PILE_OFFSET_PX * px, -PILE_OFFSET_PX * px);
+  const legible = 2 * Math.max(halfW, halfH) * scale >= BADGE_FROM_PX;
+  badge.visible = legible && badge.caption !== '';
+  tag.visible = legible && tag.caption !== '';
   badge.scale.set(px);
   badge.position.set(-halfW + 3 * px, -halfH + 3 * px);
+  tag.scale.set(px);
+  tag.position.set(halfW - (3 + tag.widthPx) * px, -halfH + 3 * px);
 }
 
-/** Shows the work as a hit of the search `active` when it holds the work (outline and rank), else of the first
- * search that holds it (outline only). */
+/** Shows the work as a hit of the search `active` when it holds the work (outline, rank, and its stack folded
+ * under it), else of the first search that holds it (outline only). */
 export function showMark(work: Work, active: string | null): void {
-  const mark = (active !== null ? work.marks.get(active) : undefined) ?? work.marks.values().next().value;
+  const own = active !== null ? (work.marks.get(active) ?? null) : null;
+  const mark = own ?? work.marks.values().next().value;
   if (!mark) return;
+  work.listed = own;
   work.outline.tint = mark.colour;
-  work.badge.show(active !== null && work.marks.has(active) ? mark : null);
+  work.pile.tint = mark.colour;
+  work.pile.visible = (own?.stacked ?? 0) > 0;
+  work.badge.show(own ? String(own.rank) : '', mark.colour);
+  work.tag.show(own?.stacked ? `+${own.stacked}` : '', mark.colour);
 }
 
-/** A rank in a rounded tab of its search's colour, its top-left corner at its origin. */
-class Badge extends Container {
-  rank = 0;
+/** A short text in a rounded tab of its search's colour, its top-left corner at its origin; its size is in screen
+ * pixels (decorate scales it). */
+class Tab extends Container {
+  caption = '';
+  /** Its width in screen pixels. */
+  widthPx = 0;
   private readonly tab = new Graphics();
-  private readonly text = new Text({ text: '', style: BADGE_STYLE, resolution: 2 });
+  private readonly text = new Text({ text: '', style: TAB_STYLE, resolution: 2 });
   private colour = -1;
 
   constructor() {
@@ -155,19 +189,19 @@ class Badge extends Container {
     this.visible = false;
   }
 
-  /** Shows a hit's rank in its colour, or nothing. */
-  show(mark: HitMark | null): void {
-    const rank = mark?.rank ?? 0;
-    if (rank === this.rank && (!mark || mark.colour === this.colour)) return;
-    this.rank = rank;
-    if (!mark) {
+  /** Shows a text in a colour, or nothing (''). */
+  show(caption: string, colour: number): void {
+    if (caption === this.caption && (caption === '' || colour === this.colour)) return;
+    this.caption = caption;
+    if (!caption) {
       this.visible = false;
       return;
     }
-    this.colour = mark.colour;
-    this.text.text = String(rank);
+    this.colour = colour;
+    this.text.text = caption;
     const w = Math.max(16, this.text.width + 8);
-    this.tab.clear().roundRect(0, 0, w, 16, 4).fill({ color: mark.colour });
+    this.widthPx = w;
+    this.tab.clear().roundRect(0, 0, w, 16, 4).fill({ color: colour });
     this.text.position.set((w - this.text.width) / 2, (16 - this.text.height) / 2);
   }
 }

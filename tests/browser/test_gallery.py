@@ -15,78 +15,26 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import PAGE_TIMEOUT_MS, wait_until_idle
+from tests.browser.pages import (
+    STACKED,
+    K,
+    clickable_sprite,
+    drawn_ids,
+    open_panel,
+    search,
+    similar_ids,
+    sprites,
+    text_answer,
+    text_results,
+)
 from tests.helpers import FIXTURES
 
 pytestmark = pytest.mark.browser
 
-# What the page asks for with every search: RESULTS_PER_QUERY in frontend/src/api.ts.
-K = 20
 QUERY = "a gloomy landscape in winter"
 SECOND_QUERY = "a portrait in red"
 UPLOAD = FIXTURES / "images" / "874.jpg"
 VIEWPORT = (1280, 800)
-
-
-def search(page: Page, query: str) -> None:
-    """Type a query and press Enter, as a visitor does."""
-    page.get_by_test_id("search-input").fill(query)
-    page.get_by_test_id("search-input").press("Enter")
-
-
-def text_results(api: httpx.Client, query: str) -> list[dict[str, Any]]:
-    """The API's answer to the request the page makes for `query`."""
-    response = api.get("/api/search", params={"q": query, "k": K})
-    response.raise_for_status()
-    return response.json()["results"]
-
-
-def filtered_results(api: httpx.Client, query: str, **filters: int | str) -> list[dict[str, Any]]:
-    """The API's answer for `query` narrowed by filters, as the page asks for it."""
-    response = api.get("/api/search", params={"q": query, "k": K, **filters})
-    response.raise_for_status()
-    return response.json()["results"]
-
-
-def similar_ids(api: httpx.Client, artwork_id: int) -> set[int]:
-    """The API's "more like this" ids for one artwork, as the page asks for them."""
-    response = api.get(f"/api/artworks/{artwork_id}/similar", params={"k": K})
-    response.raise_for_status()
-    return {result["id"] for result in response.json()["results"]}
-
-
-def sprites(page: Page) -> list[dict[str, Any]]:
-    """What the canvas draws, from the app's test hook."""
-    return page.evaluate("window.__artsearch.sprites()")
-
-
-def drawn_ids(page: Page) -> set[int]:
-    return {sprite["id"] for sprite in sprites(page)}
-
-
-def clickable_sprite(page: Page, ids: set[int]) -> dict[str, Any]:
-    """Of the sprites with these ids, the one farthest from any other whose centre no UI element covers."""
-    everything = page.evaluate(
-        """() => window.__artsearch.sprites().map((s) => ({
-            ...s, uncovered: document.elementFromPoint(s.screenX, s.screenY)?.tagName === 'CANVAS',
-        }))"""
-    )
-
-    def isolation(sprite: dict[str, Any]) -> float:
-        others = (math.dist((s["screenX"], s["screenY"]), (sprite["screenX"], sprite["screenY"])) for s in everything)
-        return min((d for d in others if d > 0), default=math.inf)
-
-    candidates = [s for s in everything if s["id"] in ids and s["uncovered"]]
-    assert candidates, f"none of the works {sorted(ids)} is uncovered on screen"
-    return max(candidates, key=isolation)
-
-
-def open_panel(page: Page, api: httpx.Client, sprite: dict[str, Any]) -> dict[str, Any]:
-    """Click a sprite where it is drawn; the panel must show that artwork. Returns the API's artwork."""
-    artwork = api.get(f"/api/artworks/{sprite['id']}").json()
-    page.mouse.click(sprite["screenX"], sprite["screenY"])
-    expect(page.get_by_test_id("panel")).to_have_attribute("aria-hidden", "false")
-    expect(page.get_by_test_id("panel-title")).to_have_text(artwork["title"])
-    return artwork
 
 
 def test_query_draws_sprites_where_the_api_places_them(page: Page, api: httpx.Client) -> None:
@@ -143,7 +91,10 @@ def test_more_like_this_adds_the_similar_works(page: Page, api: httpx.Client) ->
 def test_an_uploaded_image_adds_works(page: Page, api: httpx.Client) -> None:
     """Choosing an image file searches by image and draws the API's hits for it."""
     response = api.post(
-        "/api/search/image", files={"file": (UPLOAD.name, UPLOAD.read_bytes(), "image/jpeg")}, data={"k": str(K)}
+        "/api/search/image",
+        params=STACKED,
+        files={"file": (UPLOAD.name, UPLOAD.read_bytes(), "image/jpeg")},
+        data={"k": str(K)},
     )
     response.raise_for_status()
     expected = {result["id"] for result in response.json()["results"]}
@@ -299,7 +250,7 @@ def test_the_url_restores_the_queries_the_filters_the_open_work_and_the_view(pag
     page.get_by_test_id("filter-to").dispatch_event("change")
     wait_until_idle(page)
     both_ids = drawn_ids(page)
-    assert both_ids == {r["id"] for q in (QUERY, SECOND_QUERY) for r in filtered_results(api, q, date_to=until)}
+    assert both_ids == {r["id"] for q in (QUERY, SECOND_QUERY) for r in text_results(api, q, date_to=until)}
     page.get_by_test_id("result").nth(1).click()
     title = page.get_by_test_id("panel-title")
     opened = title.inner_text()
@@ -337,8 +288,7 @@ def test_the_url_restores_the_queries_the_filters_the_open_work_and_the_view(pag
 
 
 def test_a_query_s_label_sits_among_its_best_results(page: Page, api: httpx.Client) -> None:
-    answer = api.get("/api/search", params={"q": QUERY, "k": K}).json()
-    hits = answer["results"]
+    hits = text_results(api, QUERY)
     low, high = min(h["score"] for h in hits), max(h["score"] for h in hits)
     weights = [(h["score"] - low) / ((high - low) or 1) + 0.1 for h in hits]
     expected = [sum(w * h[axis] for w, h in zip(weights, hits, strict=True)) / sum(weights) for axis in ("x", "y")]
@@ -381,7 +331,9 @@ def test_hovering_a_work_on_the_map_shows_its_title(page: Page, api: httpx.Clien
     sprite = clickable_sprite(page, set(results))
     page.mouse.move(sprite["screenX"], sprite["screenY"])
     hit = results[sprite["id"]]
-    expect(page.get_by_test_id("tooltip")).to_have_text(f"{hit['title']} — {hit['maker']}")
+    copies = len(hit["stacked"])  # a stack's best hit says how many near-duplicates are folded under it
+    stack = f" (+{copies} near-duplicate{'s' if copies > 1 else ''})" if copies else ""
+    expect(page.get_by_test_id("tooltip")).to_have_text(f"{hit['title']} — {hit['maker']}{stack}")
     page.get_by_test_id("search-input").hover()  # off the map
     expect(page.get_by_test_id("tooltip")).to_be_hidden()
 
@@ -420,7 +372,7 @@ def test_every_result_is_reachable_where_it_is_drawn_and_shows_its_rank(page: Pa
 
 
 def test_more_results_brings_the_next_page_and_the_link_keeps_it(page: Page, api: httpx.Client) -> None:
-    more = api.get("/api/search", params={"q": QUERY, "k": 50}).json()["results"]
+    more = text_answer(api, QUERY, k=50)["results"]
     assert K < len(more) < 50  # the 40 works of the collection: the next page is the last
     search(page, QUERY)
     wait_until_idle(page, K)
@@ -445,7 +397,7 @@ def test_filters_narrow_every_search_and_the_link_keeps_them(page: Page, api: ht
         since = years["start"] + i * years["bin"]
         if tail >= 5:
             break
-    expected = {r["id"] for r in filtered_results(api, QUERY, date_from=since)}
+    expected = {r["id"] for r in text_results(api, QUERY, date_from=since)}
     assert 0 < len(expected) < K
     search(page, QUERY)
     wait_until_idle(page, K)
