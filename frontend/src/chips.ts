@@ -32,6 +32,11 @@ export class SearchChips {
     return [...this.chips.values()].map((entry) => entry.chip);
   }
 
+  /** The chip of the search with this label, if it is on the map. */
+  get(label: string | null): SearchChip | undefined {
+    return label === null ? undefined : this.chips.get(label)?.chip;
+  }
+
   /** The chip of a search (a new one, in the next colour, the first time its label is seen). */
   add(label: string, found: string, results: Result[], cut: number): SearchChip {
     const known = this.chips.get(label);

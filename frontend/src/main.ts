@@ -292,7 +292,7 @@ function showCut(label: string): void {
 /** Unfolds (or folds) one hit's stack of near-duplicates: on the map beside it, in the list under it, and in the
  * panel's offer when the hit is open. */
 function toggleStack(label: string, id: number, expand: boolean): void {
-  const chip = chips.all.find((c) => c.label === label);
+  const chip = chips.get(label);
   const members = chip?.results.find((r) => r.id === id)?.stacked ?? [];
   if (!chip || members.length === 0) return;
   if (expand) {
@@ -318,7 +318,7 @@ function keepUnfolded(chip: SearchChip): void {
 
 /** The open work's stack in the listed search, offered in the panel (none when it heads no stack there). */
 function offerStack(id: number): void {
-  const chip = chips.all.find((c) => c.label === resultsList.label);
+  const chip = chips.get(resultsList.label);
   const count = chip?.results.find((r) => r.id === id)?.stacked?.length ?? 0;
   panel.showStack(count, chip?.expanded.has(id) ?? false);
 }

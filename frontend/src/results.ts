@@ -27,11 +27,13 @@ export class ResultsList {
   private readonly items = new Map<number, HTMLButtonElement>();
   private listed: SearchChip | null = null;
   private offersMore = false;
+  /** After "More results" or "Show them", the rank whose item takes the focus once they are listed. */
+  private focusFrom: number | null = null;
 
   constructor() {
     this.list.addEventListener('keydown', (e) => this.move(e));
-    this.more.addEventListener('click', () => this.listed && this.onMore(this.listed.label));
-    byId('results-show-cut').addEventListener('click', () => this.listed && this.onShowCut(this.listed.label));
+    this.more.addEventListener('click', () => this.extend(this.onMore));
+    byId('results-show-cut').addEventListener('click', () => this.extend(this.onShowCut));
   }
 
   get isShown(): boolean {
@@ -67,6 +69,17 @@ export class ResultsList {
     this.more.hidden = !more;
     this.el.hidden = false;
     if (focused) this.list.querySelector<HTMLElement>(`[data-key="${focused}"]`)?.focus({ preventScroll: true });
+    // The button pressed for more may be gone now: the keyboard goes on at the first work it brought.
+    const from = same ? this.focusFrom : null;
+    this.focusFrom = null;
+    if (from !== null) this.list.querySelectorAll<HTMLElement>(':scope > li > .result')[from]?.focus();
+  }
+
+  /** Asks for more of the listed search, its next works to take the focus when they come. */
+  private extend(ask: (label: string) => void): void {
+    if (!this.listed) return;
+    this.focusFrom = this.listed.results.length;
+    ask(this.listed.label);
   }
 
   /** Lists the listed search again: its stacks changed. */

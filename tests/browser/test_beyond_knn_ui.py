@@ -185,6 +185,8 @@ def test_the_cut_off_says_how_many_it_left_out_and_shows_them(page: Page, api: h
     assert drawn_ids(page) == ids(whole)
     expect(note).to_be_hidden()
     expect(page.get_by_test_id("result")).to_have_count(K)
+    first_shown = whole["results"][len(cut["results"])]["id"]  # the keyboard goes on at the first work it brought
+    assert page.evaluate("Number(document.activeElement.dataset.id)") == first_shown
     page.wait_for_function("() => new URLSearchParams(location.search).get('all') === '1'")
 
     page.reload()
