@@ -24,7 +24,11 @@ T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-class HttpStatusError(Exception):
+class ResponseError(Exception):
+    """An answer that brought no usable body (its subclass says why and whether to ask again)."""
+
+
+class HttpStatusError(ResponseError):
     """An HTTP error answer; transient or permanent by its status (see classify)."""
 
     def __init__(self, status: int, url: str, retry_after: float | None = None) -> None:
@@ -34,7 +38,7 @@ class HttpStatusError(Exception):
         self.retry_after = retry_after
 
 
-class BlockedResponse(Exception):
+class BlockedResponse(ResponseError):
     """A CDN block page (an HTML body where data was expected, 403 or even 200): a request to slow down."""
 
     def __init__(self, url: str, retry_after: float | None = None) -> None:
@@ -42,15 +46,19 @@ class BlockedResponse(Exception):
         self.retry_after = retry_after
 
 
-class MalformedResponse(Exception):
+class MalformedResponse(ResponseError):
     """A body that does not parse (cut short, invalid JSON/XML): worth fetching again."""
 
 
-class ResponseTooLarge(Exception):
+class ResponseTooLarge(ResponseError):
     """A body over the client's size cap: never worth fetching again."""
 
     def __init__(self, url: str, max_bytes: int) -> None:
         super().__init__(f"{url} sends more than {max_bytes // (1024 * 1024)} MB")
+
+
+# Everything a fetch can fail with that classify, describe and detail_of know how to report.
+FETCH_ERRORS = (ResponseError, aiohttp.ClientError, TimeoutError)
 
 
 def classify(error: BaseException) -> Literal["transient", "permanent"]:

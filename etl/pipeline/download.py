@@ -12,17 +12,7 @@ from backend.images import looks_like_image, not_an_image
 from backend.settings import Settings
 from backend.store.embed_queue import ClaimedArtwork
 from backend.url_policy import FOLDER_SOURCE, url_refusal
-from etl.http import (
-    BlockedResponse,
-    HttpClient,
-    HttpStatusError,
-    MalformedResponse,
-    ResponseTooLarge,
-    RetryPolicy,
-    classify,
-    describe,
-    detail_of,
-)
+from etl.http import FETCH_ERRORS, BlockedResponse, HttpClient, RetryPolicy, classify, describe, detail_of
 from etl.pipeline.channel import END, Channel
 from etl.pipeline.items import Downloaded, Failure
 
@@ -94,14 +84,7 @@ class DownloadImage:
                 data = await self.client.get(url, None, image_body)
         except aiohttp.InvalidURL:
             return Failure(claim, "invalid image URL", url)
-        except (
-            HttpStatusError,
-            BlockedResponse,
-            MalformedResponse,
-            ResponseTooLarge,
-            aiohttp.ClientError,
-            TimeoutError,
-        ) as exc:
+        except FETCH_ERRORS as exc:
             transient = classify(exc) == "transient"
             return Failure(claim, describe(exc), detail_of(exc), transient, getattr(exc, "retry_after", None))
         except OSError as exc:  # a folder work's file that cannot be read
