@@ -3,14 +3,15 @@ scripted pans and zooms at every tile zoom, for pixi's canvas renderer and for W
 
 Builds the map as benchmarks/map.py does (same seed and steps), starts a real `artsearch serve`, and at each tile
 zoom 0 … max_zoom opens the web app (a copy of frontend/dist taken at the start) in a fresh browser context (empty
-HTTP cache) on the largest region. The camera gets there by the URL's `?view=`, or by a mouse drag and a wheel
-when the page has dropped the view. Then at once, while that view's tiles stream in, it drags the map (four 400 px
-drags at 1,000 px/s, each let go to glide) and zooms (four wheel notches in, into the next tile zoom, four out);
-once the tiles have settled, the same two gestures again (warm). Frame times are requestAnimationFrame deltas in
-the page during each gesture: headless Chromium draws at most 60 frames a second, so 16.7 ms means it keeps up and
-33.3 ms is one frame missed. Per gesture it also counts the tile JSON, atlas and other API responses and their
-bytes, the main thread's busy time (CDP Performance metrics) and what is drawn at its end (`window.__artsearch`).
-The first canvas pass meets the server's tile cache cold; the passes after it find it warm, as later visitors do.
+HTTP cache) on the largest region. The camera gets there by the URL's `?view=`, or by a mouse drag and a wheel when
+the page has dropped the view. Then at once, while that view's tiles stream in, it drags the map (four 400 px drags
+at 1,000 px/s, each let go to glide) and zooms (four wheel notches in, into the next tile zoom, four out); once the
+tiles have settled, five seconds at rest (the main thread's busy share while nothing moves), then the same two
+gestures again (warm). Frame times are requestAnimationFrame deltas in the page during each gesture: headless
+Chromium draws at most 60 frames a second, so 16.7 ms means it keeps up and 33.3 ms is one frame missed. Per gesture
+it also counts the tile JSON, atlas and other API responses and their bytes, the main thread's busy time (CDP
+Performance metrics) and what is drawn at its end (`window.__artsearch`). The first canvas pass meets the server's
+tile cache cold; the passes after it find it warm, as later visitors do.
 
 Prints one JSON object. `--url` measures a server that is already running instead of building one; `--profile`
 traces and CPU-profiles the worst streaming canvas gesture again: each thread's time per frame and the JavaScript
@@ -67,6 +68,7 @@ TILE_PX = 512  # frontend/src/collection.ts: a tile is drawn TILE_PX to 2·TILE_
 VSYNC_MS = 1000 / 60  # headless Chromium draws at most 60 frames a second: a frame takes 1, 2, 3 … of these
 PAGE_TIMEOUT_MS = 120_000
 SETTLE_TIMEOUT_S = 20.0
+AT_REST_S = 5  # the settled view left alone: what the page costs while nobody moves it
 PAN_PX_PER_S = 1000
 GLIDE_S = 0.35  # after each drag, while pixi-viewport's decelerate plugin carries the map on
 
@@ -370,6 +372,7 @@ def measure_level(browser, setup: Setup, renderer: str, zoom_level: int) -> dict
         result["pan"] = page.gesture("pan", pan)
         result["zoom"] = page.gesture("zoom", zoom)
         result["settle_s"] = page.settle()
+        result["at_rest"] = page.gesture("at_rest", lambda mouse: page.page.wait_for_timeout(AT_REST_S * 1000))
         result["pan_warm"] = page.gesture("pan_warm", pan)
         result["zoom_warm"] = page.gesture("zoom_warm", zoom)
         return result
@@ -421,6 +424,7 @@ def summarise_levels(levels: dict[int, dict]) -> dict[str, object]:
             "requests": requests["tiles"] + requests["atlases"] + requests["other"],
             "kb": round((requests["tiles_bytes"] + requests["atlases_bytes"] + requests["other_bytes"]) / 1024),
         }
+    at_rest = {z: level["at_rest"]["main_thread_busy"] for z, level in levels.items()}
     worst = max(
         (level[g].get("p95_ms", 0), late(level[g]), z, g) for z, level in levels.items() for g in ("pan", "zoom")
     )
@@ -428,6 +432,7 @@ def summarise_levels(levels: dict[int, dict]) -> dict[str, object]:
         "median_p95_late_pct_by_zoom": table,
         "streaming_pan_view_by_zoom": views,
         "worst_streaming": {"p95_ms": worst[0], "late_pct": worst[1], "zoom": worst[2], "gesture": worst[3]},
+        "main_thread_busy_at_rest_by_zoom": at_rest,
         "meets_33ms": within_budget(worst[0]),
     }
 

@@ -108,7 +108,7 @@ export class CollectionLayer {
   private cardSide = Infinity;
   private readonly sharp = new Set<TileWork>();
 
-  /** `onChange` hears of every tile loaded; `onShown`, once, of the first that draws any work. */
+  /** `onChange` hears of every tile loaded and picture sharpened; `onShown`, once, of the first that draws any work. */
   constructor(
     private readonly onChange: () => void,
     private readonly onShown: () => void = () => {},
@@ -311,6 +311,7 @@ export class CollectionLayer {
         work.sharp = texture;
         work.shown = wanted;
         fitPicture(work.sprite, texture, work.side);
+        this.onChange();
       },
     );
   }

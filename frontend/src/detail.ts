@@ -59,7 +59,7 @@ export class LevelOfDetail {
   private readonly fulls = new TextureStore(2);
   private fullCount = 0;
 
-  /** `onTexture` hears of each work that shows a new texture (its size on the map may have changed). */
+  /** `onTexture` hears of each work that shows a new texture or its placeholder (its size may have changed). */
   constructor(private readonly onTexture: (work: Work) => void) {}
 
   /** Starts loading the work's thumbnail; works on screen are served first. */
@@ -77,6 +77,7 @@ export class LevelOfDetail {
         }
         if (!texture) {
           showMissing(work);
+          this.onTexture(work);
           return;
         }
         work.thumb = texture;

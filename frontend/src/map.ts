@@ -76,6 +76,8 @@ export class ArtMap {
   private layoutDirty = false;
   /** The zoom the works were last spread for. */
   private layoutScale = 0;
+  /** The next frame must be drawn: something changed that the frame's own checks do not see (see tick). */
+  private redraw = true;
 
   private constructor(private readonly app: Application) {
     this.camera = new Camera(app);
@@ -105,6 +107,9 @@ export class ArtMap {
     this.pointer = new Pointer(app.canvas, () => this.updateHover());
 
     this.camera.showWholeWorld();
+    // The map draws a frame only when something on it changed (tick), not pixi's every frame: an idle map drew
+    // 60 frames a second for nothing (docs/performance.md).
+    app.ticker.remove(app.render, app);
     app.ticker.add((ticker) => this.tick(ticker.deltaMS));
     this.collectionStarted = this.collection.start().then(() => {
       const closest = this.collection.closestScale();
@@ -202,6 +207,7 @@ export class ArtMap {
     this.detail.clear();
     this.onCountChange(0);
     this.pointer.setCursor('');
+    this.redraw = true;
   }
 
   /** Shows every hit of one search with its rank in it (the others keep their outline only). */
@@ -296,6 +302,7 @@ export class ArtMap {
   select(id: number | null): void {
     const work = id === null ? null : (this.works.get(id) ?? null);
     this.highlight.select(work, this.worksScale());
+    this.redraw = true;
   }
 
   /** Highlights a work as if the pointer were on it (the results list's hover and focus), or none. */
@@ -432,14 +439,20 @@ export class ArtMap {
   }
 
   private tick(dt: number): void {
+    const flying = this.camera.flying;
     this.camera.step(dt);
-    this.animations.step(dt, this.boost);
-    this.spread.step(this.workList, dt);
+    const animating = this.animations.step(dt, this.boost);
+    const gliding = this.spread.step(this.workList, dt);
     const change = this.camera.viewChange();
     if (change) this.onViewChange();
-    if (change || this.viewDirty || this.layoutDirty) {
+    const updated = change !== null || this.viewDirty || this.layoutDirty;
+    if (updated) {
       this.viewDirty = false;
       this.updateView(change === 'zoomed');
+    }
+    if (updated || animating || gliding || flying || this.redraw) {
+      this.redraw = false;
+      this.app.render();
     }
   }
 
@@ -505,6 +518,7 @@ export class ArtMap {
       this.animations.add(work);
     }
     this.highlight.hover(work, this.worksScale());
+    this.redraw = true;
     pointer.setCursor(work || underneath ? 'pointer' : '');
   }
 }

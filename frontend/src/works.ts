@@ -254,9 +254,10 @@ export class WorkAnimations {
     this.moving.push(work);
   }
 
-  /** Advances every animation by `dt` ms; works rest at scale `boost`. */
-  step(dt: number, boost: number): void {
+  /** Advances every animation by `dt` ms, works resting at scale `boost`; false when none was running. */
+  step(dt: number, boost: number): boolean {
     const list = this.moving;
+    const any = list.length > 0;
     for (let i = list.length - 1; i >= 0; i--) {
       const w = list[i];
       if (advance(w, dt, boost)) continue;
@@ -264,6 +265,7 @@ export class WorkAnimations {
       list[i] = list[list.length - 1];
       list.pop();
     }
+    return any;
   }
 
   /** Stops animating a work (it is leaving the map). */
