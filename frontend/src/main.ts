@@ -39,8 +39,8 @@ interface TestHook {
   view(): MapView | null;
   /** Each query label's text and the map point (in [0, 1]) it is anchored at. */
   labels(): { text: string; x: number; y: number }[];
-  /** The renderer's name ("webgl" or "canvas") and how many objects a frame draws now. */
-  drawStats(): { renderer: string; objects: number } | null;
+  /** The renderer's name ("webgl" or "canvas"), how many objects a frame draws now and how many frames it drew. */
+  drawStats(): { renderer: string; objects: number; frames: number } | null;
 }
 
 declare global {

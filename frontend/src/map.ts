@@ -78,6 +78,8 @@ export class ArtMap {
   private layoutScale = 0;
   /** The next frame must be drawn: something changed that the frame's own checks do not see (see tick). */
   private redraw = true;
+  /** Frames drawn since the map was made (for tests: an idle map draws none). */
+  private framesDrawn = 0;
 
   private constructor(private readonly app: Application) {
     this.camera = new Camera(app);
@@ -365,9 +367,10 @@ export class ArtMap {
     return this.collection.describe();
   }
 
-  /** Which renderer draws the map and how many objects (sprites, graphics, texts) a frame draws now (for benchmarks). */
-  drawStats(): { renderer: string; objects: number } {
-    return { renderer: this.app.renderer.name, objects: countDrawn(this.app.stage) };
+  /** Which renderer draws the map, how many objects (sprites, graphics, texts) a frame draws now, and how many
+   * frames it has drawn (for benchmarks and tests). */
+  drawStats(): { renderer: string; objects: number; frames: number } {
+    return { renderer: this.app.renderer.name, objects: countDrawn(this.app.stage), frames: this.framesDrawn };
   }
 
   /** Works on the map with their centres in CSS pixels of the page (for tests). */
@@ -452,6 +455,7 @@ export class ArtMap {
     }
     if (updated || animating || gliding || flying || this.redraw) {
       this.redraw = false;
+      this.framesDrawn++;
       this.app.render();
     }
   }

@@ -371,6 +371,30 @@ def test_every_result_is_reachable_where_it_is_drawn_and_shows_its_rank(page: Pa
         page.wait_for_function("id => window.__artsearch.hovered() === id", arg=sprite["id"])
 
 
+def frames_drawn(page: Page) -> int:
+    return page.evaluate("window.__artsearch.drawStats().frames")
+
+
+def test_the_map_draws_only_when_something_on_it_changes(page: Page, api: httpx.Client) -> None:
+    """Once the works and their pictures have settled the map draws no frame at all, until the pointer moves onto a
+    work (pixi would draw 60 frames a second for nothing)."""
+    hits = {result["id"] for result in text_results(api, QUERY)}
+    search(page, QUERY)
+    wait_until_idle(page, len(hits))
+    drawn, deadline = frames_drawn(page), time.monotonic() + 30
+    while True:  # until a whole second passes without a frame: thumbnails arrive, works glide apart
+        page.wait_for_timeout(1000)
+        now = frames_drawn(page)
+        if now == drawn:
+            break
+        assert time.monotonic() < deadline, f"the map kept drawing ({now - drawn} frames in the last second)"
+        drawn = now
+    sprite = clickable_sprite(page, hits)
+    page.mouse.move(sprite["screenX"], sprite["screenY"])
+    page.wait_for_function("id => window.__artsearch.hovered() === id", arg=sprite["id"])
+    page.wait_for_function("n => window.__artsearch.drawStats().frames > n", arg=drawn)  # the hover is drawn
+
+
 def test_more_results_brings_the_next_page_and_the_link_keeps_it(page: Page, api: httpx.Client) -> None:
     more = text_answer(api, QUERY, k=50)["results"]
     assert K < len(more) < 50  # the 40 works of the collection: the next page is the last
