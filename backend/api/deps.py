@@ -11,11 +11,13 @@ from backend.api.current_map import CurrentMap
 from backend.api.embedder import QueryEmbedder
 from backend.api.facets import CachedFacets
 from backend.api.metrics import Metrics
-from backend.api.params import MAX_QUERY_CHARS
+from backend.api.params import MAX_QUERY_CHARS, Shape, result_shape, search_filters
+from backend.api.shaping import Searching
 from backend.api.tiles import BodyCache
 from backend.api.uploads import ImageUpload, read_image_upload
 from backend.images import ImageError
 from backend.settings import Settings
+from backend.store.search import Filters
 
 
 # The getters of app.state are coroutines: FastAPI runs a plain function in its thread pool, a hop each that a
@@ -93,3 +95,17 @@ async def composed_query(body: ComposedBodyParam, embedder: EmbedderDep) -> tupl
 TextQuery = Annotated[tuple[str, np.ndarray], Depends(text_query_vector)]
 ImageQuery = Annotated[tuple[np.ndarray, int], Depends(image_query_vector)]
 ComposedQuery = Annotated[tuple[ComposedBody, dict[int, np.ndarray]], Depends(composed_query)]
+
+
+async def searching(
+    pool: PoolDep,
+    current_map: CurrentMapDep,
+    settings: SettingsDep,
+    filters: Annotated[Filters, Depends(search_filters)],
+    shape: Annotated[Shape, Depends(result_shape)],
+) -> Searching:
+    """What a search route needs besides its query, its filters and shape read from the request."""
+    return Searching(pool, current_map, settings, filters, shape)
+
+
+SearchingDep = Annotated[Searching, Depends(searching)]

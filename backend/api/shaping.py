@@ -2,10 +2,12 @@
 fetched a few times over), the relevance cut-off applied to the stacks' leaders, every hit placed on the map."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from backend.api.current_map import CurrentMap
 from backend.api.params import MAX_K, Shape
@@ -13,8 +15,9 @@ from backend.api.results import placed_results
 from backend.api.schemas import Result
 from backend.cutoff import relevance_cutoff
 from backend.projection import MapProjection
+from backend.settings import Settings
 from backend.stacks import fold_near_duplicates
-from backend.store.search import vectors_of
+from backend.store.search import Filters, nearest_artworks, vectors_of
 
 Rows = list[dict[str, Any]]
 # Stacked searches fetch this many rows per stack wanted, then twice as many while stacks are missing: a near-
@@ -23,25 +26,48 @@ OVERFETCH = 3
 MAX_FETCH = 4 * MAX_K
 
 
-def shaped_results(
-    conn: psycopg.Connection,
-    search: Callable[[int], Rows],
-    k: int,
-    shape: Shape,
-    threshold: float,
-    current_map: CurrentMap,
-) -> tuple[list[Result], int, MapProjection | None]:
-    """The results of search(limit) (rows best first) shaped as asked, how many the cut-off left out, and the map."""
-    groups = stacked_rows(conn, search, k, threshold) if shape.stack else [[row] for row in search(k)]
-    kept = relevance_cutoff([group[0]["score"] for group in groups]) if shape.cutoff else len(groups)
-    hits, projection = placed_results(conn, [row for group in groups[:kept] for row in group], current_map)
-    placed = iter(hits)
-    results = []
-    for group in groups[:kept]:
-        leader = next(placed)
-        leader.stacked = [next(placed) for _ in group[1:]]
-        results.append(leader)
-    return results, len(groups) - kept, projection
+@dataclass(frozen=True)
+class Searching:
+    """What every search route needs besides its query: the pool, the current map, the settings, and the filters and
+    shape the request asked for."""
+
+    pool: ConnectionPool
+    current_map: CurrentMap
+    settings: Settings
+    filters: Filters
+    shape: Shape
+
+    def near(
+        self, conn: psycopg.Connection, vector: np.ndarray, k: int, leave_out: frozenset[int] = frozenset()
+    ) -> tuple[list[Result], int, MapProjection | None]:
+        """The shaped answer of the artworks nearest a unit vector that pass the filters, those in leave_out (the
+        artworks a query names) not among them."""
+
+        def search(limit: int) -> Rows:
+            rows = nearest_artworks(conn, vector, limit + len(leave_out), self.settings.hnsw_ef_search, self.filters)
+            return [row for row in rows if row["id"] not in leave_out][:limit]
+
+        return self.shaped(conn, search, k)
+
+    def shaped(
+        self, conn: psycopg.Connection, search: Callable[[int], Rows], k: int
+    ) -> tuple[list[Result], int, MapProjection | None]:
+        """The results of search(limit) (rows best first) shaped as asked, how many the cut-off left out, and the
+        map they were placed on."""
+        groups = (
+            stacked_rows(conn, search, k, self.settings.stack_threshold)
+            if self.shape.stack
+            else [[row] for row in search(k)]
+        )
+        kept = relevance_cutoff([group[0]["score"] for group in groups]) if self.shape.cutoff else len(groups)
+        hits, projection = placed_results(conn, [row for group in groups[:kept] for row in group], self.current_map)
+        placed = iter(hits)
+        results = []
+        for group in groups[:kept]:
+            leader = next(placed)
+            leader.stacked = [next(placed) for _ in group[1:]]
+            results.append(leader)
+        return results, len(groups) - kept, projection
 
 
 def stacked_rows(conn: psycopg.Connection, search: Callable[[int], Rows], k: int, threshold: float) -> list[Rows]:

@@ -1,5 +1,5 @@
 /** The searches on the map as chips, one colour each: a chip re-frames its search's works, its × removes them. */
-import type { Result } from './api';
+import type { Hit, Result } from './api';
 import { byId } from './panel';
 
 /** One colour per search, in turn: its chip, its label's outline and dot. */
@@ -15,6 +15,11 @@ export interface SearchChip {
   cut: number;
   /** The results whose stacks of near-duplicates are unfolded, by id. */
   readonly expanded: Set<number>;
+}
+
+/** The near-duplicates stacked under one of a search's hits, best first (none when it heads no stack there). */
+export function stackOf(chip: SearchChip | undefined, id: number): Hit[] {
+  return chip?.results.find((r) => r.id === id)?.stacked ?? [];
 }
 
 export class SearchChips {

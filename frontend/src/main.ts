@@ -19,10 +19,10 @@ import type { CollectionInfo } from './collection';
 import type { MapView } from './camera';
 import { ArtMap, type SpriteInfo } from './map';
 import { Panel, byId } from './panel';
-import { SearchChips, type SearchChip } from './chips';
+import { SearchChips, stackOf, type SearchChip } from './chips';
 import { FilterBar } from './filters';
 import { ResultsList } from './results';
-import { truncate } from './util';
+import { plural, truncate } from './util';
 import { parseWording, wordingParts } from './wording';
 
 /** What the read-only `window.__artsearch` hook offers browser tests. */
@@ -152,8 +152,7 @@ async function runSearch(spec: SearchSpec): Promise<void> {
       ...(cut > 0 ? [`${cut} less relevant left out`] : []),
       ...(results.length > added ? [`${results.length - added} already on the map`] : []),
     ];
-    const works = `${results.length} ${results.length === 1 ? 'work' : 'works'}`;
-    setStatus(`${works} ${spec.found}${notes.length ? ` (${notes.join('; ')})` : ''}.`);
+    setStatus(`${plural(results.length, 'work')} ${spec.found}${notes.length ? ` (${notes.join('; ')})` : ''}.`);
   } catch (err) {
     if (isAbort(err) || ctrl.signal.aborted) return;
     setStatus(describeError(err), 'error');
@@ -293,7 +292,7 @@ function showCut(label: string): void {
  * panel's offer when the hit is open. */
 function toggleStack(label: string, id: number, expand: boolean): void {
   const chip = chips.get(label);
-  const members = chip?.results.find((r) => r.id === id)?.stacked ?? [];
+  const members = stackOf(chip, id);
   if (!chip || members.length === 0) return;
   if (expand) {
     chip.expanded.add(id);
@@ -312,15 +311,14 @@ function toggleStack(label: string, id: number, expand: boolean): void {
  * head them. */
 function keepUnfolded(chip: SearchChip): void {
   for (const id of chip.expanded) {
-    if (!chip.results.find((r) => r.id === id)?.stacked?.length) chip.expanded.delete(id);
+    if (stackOf(chip, id).length === 0) chip.expanded.delete(id);
   }
 }
 
 /** The open work's stack in the listed search, offered in the panel (none when it heads no stack there). */
 function offerStack(id: number): void {
   const chip = chips.get(resultsList.label);
-  const count = chip?.results.find((r) => r.id === id)?.stacked?.length ?? 0;
-  panel.showStack(count, chip?.expanded.has(id) ?? false);
+  panel.showStack(stackOf(chip, id).length, chip?.expanded.has(id) ?? false);
 }
 
 /** The listed search again with its next page size: its new works join the map. */

@@ -8,7 +8,7 @@ import { ACCENT, Highlight } from './highlight';
 import { Pointer, workAt } from './hittest';
 import { QueryLabels } from './labels';
 import { createApplication } from './renderer';
-import { centroid, isUnit, scoreCentre, spiral } from './util';
+import { centroid, isUnit, plural, scoreCentre, spiral } from './util';
 import { Spread } from './spread';
 import { WorkAnimations, boundsOf, createWork, decorate, destroyWork, showMark, staggerMs, type Work } from './works';
 import { CARD_SIZE, WORLD_SIZE, makeGround } from './world';
@@ -164,9 +164,7 @@ export class ArtMap {
       let work = this.works.get(r.id);
       if (!work) {
         // Works not yet projected wait on a small spiral around the others.
-        const [nx, ny] = isPlaced(r)
-          ? [r.x, r.y]
-          : spiral(centre.x, centre.y, stray++, (CARD_SIZE * 1.3) / WORLD_SIZE);
+        const [nx, ny] = isPlaced(r) ? [r.x, r.y] : strayPlace(centre, stray++);
         work = this.addWork(r, nx, ny, added++ * stagger);
       }
       work.marks.set(label, { colour, rank: i + 1, stacked: r.stacked?.length ?? 0 });
@@ -268,7 +266,7 @@ export class ArtMap {
     let added = 0;
     for (const [i, r] of members.entries()) {
       // A near-duplicate not yet projected waits beside its stack's best hit.
-      const [nx, ny] = isPlaced(r) ? [r.x, r.y] : spiral(top.nx, top.ny, i + 1, (CARD_SIZE * 1.3) / WORLD_SIZE);
+      const [nx, ny] = isPlaced(r) ? [r.x, r.y] : strayPlace({ x: top.nx, y: top.ny }, i + 1);
       const work = this.works.get(r.id) ?? this.addWork(r, nx, ny, added++ * stagger);
       work.marks.set(label, { colour: mark.colour, rank: mark.rank, stacked: 0 });
       showMark(work, this.activeQuery);
@@ -507,7 +505,7 @@ export class ArtMap {
       this.pointed = pointed;
       const { title, maker } = onMap?.result ?? { title: underneath?.title, maker: null };
       const stacked = onMap?.listed?.stacked ?? 0;
-      const copies = stacked ? ` (+${stacked} near-${stacked === 1 ? 'duplicate' : 'duplicates'})` : '';
+      const copies = stacked ? ` (+${plural(stacked, 'near-duplicate')})` : '';
       this.onHover(pointed, `${[title || 'Untitled', maker].filter(Boolean).join(' — ')}${copies}`);
     }
     const work = onMap ?? this.listHover;
@@ -564,6 +562,11 @@ function countDrawn(node: Container): number {
 /** A point of the unit map in world units. */
 function scaled(p: { x: number; y: number }): { x: number; y: number } {
   return { x: p.x * WORLD_SIZE, y: p.y * WORLD_SIZE };
+}
+
+/** The n-th place (from 0) on a small spiral around a centre of the unit map, for a work not projected yet. */
+function strayPlace(centre: { x: number; y: number }, n: number): [number, number] {
+  return spiral(centre.x, centre.y, n, (CARD_SIZE * 1.3) / WORLD_SIZE);
 }
 
 /** A result with its place on the map: both coordinates in [0, 1]. */

@@ -1,4 +1,5 @@
 import { getArtwork, isAbort, type Artwork, type Result } from './api';
+import { plural } from './util';
 
 const MUSEUMS: Record<string, string> = {
   aic: 'Art Institute of Chicago',
@@ -89,7 +90,7 @@ export class Panel {
   /** Offers to unfold (or fold) the open work's stack of `count` near-duplicates in the listed search; 0: none. */
   showStack(count: number, expanded: boolean): void {
     this.stack.hidden = count === 0;
-    const copies = `${count} near-${count === 1 ? 'duplicate' : 'duplicates'}`;
+    const copies = plural(count, 'near-duplicate');
     this.stack.textContent = expanded ? `Fold its ${copies}` : `Show its ${copies}`;
     this.stack.setAttribute('aria-expanded', String(expanded));
   }

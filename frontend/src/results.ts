@@ -5,6 +5,7 @@
 import type { Hit, Result } from './api';
 import type { SearchChip } from './chips';
 import { byId, museumName } from './panel';
+import { plural } from './util';
 
 export class ResultsList {
   /** A work of the list was chosen (click or Enter). */
@@ -61,11 +62,11 @@ export class ResultsList {
     this.listed = chip;
     this.offersMore = more;
     const { results, found, cut } = chip;
-    this.title.textContent = `${results.length} ${results.length === 1 ? 'work' : 'works'} ${found}`;
+    this.title.textContent = `${plural(results.length, 'work')} ${found}`;
     this.items.clear();
     this.list.replaceChildren(...results.map((result, i) => this.entry(result, i + 1, chip.expanded.has(result.id))));
     this.cut.hidden = cut === 0;
-    this.cutText.textContent = `${cut} less relevant ${cut === 1 ? 'work' : 'works'} left out, after a clear drop in the scores.`;
+    this.cutText.textContent = `${plural(cut, 'less relevant work')} left out, after a clear drop in the scores.`;
     this.more.hidden = !more;
     this.el.hidden = false;
     if (focused) this.list.querySelector<HTMLElement>(`[data-key="${focused}"]`)?.focus({ preventScroll: true });
@@ -99,13 +100,6 @@ export class ResultsList {
     for (const [itemId, button] of this.items) button.classList.toggle('hovered', itemId === id);
   }
 
-  /** Gives the keyboard focus to a work's item, when it is listed (after its panel closes, say). */
-  focus(id: number): boolean {
-    const button = this.items.get(id);
-    button?.focus();
-    return button !== undefined;
-  }
-
   /** One hit's entry: its item, a toggle for its stack of near-duplicates, and the stack's items once unfolded. */
   private entry(result: Result, rank: number, expanded: boolean): HTMLLIElement {
     const li = document.createElement('li');
@@ -120,7 +114,7 @@ export class ResultsList {
     toggle.dataset.key = `stack:${result.id}`;
     toggle.textContent = expanded ? '−' : `+${stacked.length}`;
     toggle.setAttribute('aria-expanded', String(expanded));
-    const copies = `${stacked.length} near-${stacked.length === 1 ? 'duplicate' : 'duplicates'}`;
+    const copies = plural(stacked.length, 'near-duplicate');
     toggle.title = `${expanded ? 'Fold' : 'Show'} its ${copies}`;
     toggle.setAttribute('aria-label', `${expanded ? 'Fold' : 'Show'} the ${copies} of ${result.title || 'Untitled'}`);
     toggle.addEventListener('click', () => this.listed && this.onStack(this.listed.label, result.id, !expanded));

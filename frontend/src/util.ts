@@ -9,6 +9,11 @@ export function isUnit(v: number | null): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 }
 
+/** A count and its noun, in the plural but for 1: "1 work", "3 near-duplicates". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** The text cut to at most `max` characters, an ellipsis marking the cut. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;

@@ -8,17 +8,16 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backend.api.caching import client_has, file_etag
-from backend.api.deps import CurrentMapDep, MetricsDep, PoolDep, SettingsDep
+from backend.api.deps import MetricsDep, PoolDep, SearchingDep
 from backend.api.links import search_answers
-from backend.api.params import DEFAULT_K, MAX_ID, K, Shape, result_shape, search_filters
+from backend.api.params import DEFAULT_K, MAX_ID, K
 from backend.api.rate_limit import limit_searches
 from backend.api.results import RENDITIONS, public_urls
 from backend.api.schemas import Artwork, ErrorBody, SimilarResponse
-from backend.api.shaping import shaped_results
 from backend.images import FILE_THUMBNAIL_SIDE, ImageError, file_thumbnail
 from backend.store.catalogue import artwork_by_id
 from backend.store.local_folders import local_folder_roots
-from backend.store.search import Filters, artworks_like
+from backend.store.search import artworks_like
 from backend.url_policy import FOLDER_SOURCE, is_web_url, local_image_path
 
 router = APIRouter(prefix="/api/artworks", tags=["artworks"])
@@ -45,25 +44,18 @@ def get_artwork(artwork_id: ArtworkId, pool: PoolDep) -> Artwork:
     responses=search_answers(404, 422, 429, 503),
 )
 def similar_artworks(
-    artwork_id: ArtworkId,
-    pool: PoolDep,
-    current_map: CurrentMapDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    filters: Annotated[Filters, Depends(search_filters)],
-    shape: Annotated[Shape, Depends(result_shape)],
-    k: K = DEFAULT_K,
+    artwork_id: ArtworkId, searching: SearchingDep, metrics: MetricsDep, k: K = DEFAULT_K
 ) -> SimilarResponse:
     """The k artworks nearest to this one ("more like this") that pass the filters, the artwork itself excluded."""
 
     def search(limit: int) -> list[dict]:
-        rows = artworks_like(conn, artwork_id, limit, settings.hnsw_ef_search, filters)
+        rows = artworks_like(conn, artwork_id, limit, searching.settings.hnsw_ef_search, searching.filters)
         if rows is None:
             raise HTTPException(404, f"no embedded artwork with id {artwork_id}")
         return rows
 
-    with pool.connection() as conn:
-        results, cut, _ = shaped_results(conn, search, k, shape, settings.stack_threshold, current_map)
+    with searching.pool.connection() as conn:
+        results, cut, _ = searching.shaped(conn, search, k)
     metrics.searches.labels("similar").inc()
     return SimilarResponse(results=results, cut=cut)
 

@@ -1,33 +1,17 @@
 """Text-to-image, image-to-image and composed search."""
 
-from functools import partial
-from typing import Annotated
-
 from fastapi import APIRouter, Depends
 
 from backend.api.composed import artwork_vectors, combined, image_vectors
-from backend.api.deps import (
-    ComposedQuery,
-    CurrentMapDep,
-    EmbedderDep,
-    ImageQuery,
-    MetricsDep,
-    PoolDep,
-    SettingsDep,
-    TextQuery,
-)
+from backend.api.deps import ComposedQuery, EmbedderDep, ImageQuery, MetricsDep, SearchingDep, TextQuery
 from backend.api.links import search_answers
-from backend.api.params import DEFAULT_K, K, Shape, result_shape, search_filters
+from backend.api.params import DEFAULT_K, K
 from backend.api.rate_limit import limit_searches
 from backend.api.results import query_point
 from backend.api.schemas import ComposedSearchResponse, ImageSearchResponse, SearchResponse
-from backend.api.shaping import shaped_results
 from backend.api.uploads import UPLOAD_REQUEST_BODY
-from backend.store.search import Filters, nearest_artworks
 
 router = APIRouter(prefix="/api/search", tags=["search"])
-FiltersDep = Annotated[Filters, Depends(search_filters)]
-ShapeDep = Annotated[Shape, Depends(result_shape)]
 
 
 @router.get(
@@ -37,20 +21,12 @@ ShapeDep = Annotated[Shape, Depends(result_shape)]
     responses=search_answers(422, 429, 503),
 )
 def search_text(
-    text_query: TextQuery,
-    pool: PoolDep,
-    current_map: CurrentMapDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    filters: FiltersDep,
-    shape: ShapeDep,
-    k: K = DEFAULT_K,
+    text_query: TextQuery, searching: SearchingDep, metrics: MetricsDep, k: K = DEFAULT_K
 ) -> SearchResponse:
     """Artworks that match a text, best first, and where the text lands on the map."""
     q, vector = text_query
-    with pool.connection() as conn:
-        search = partial(nearest_artworks, conn, vector, ef_search=settings.hnsw_ef_search, filters=filters)
-        results, cut, projection = shaped_results(conn, search, k, shape, settings.stack_threshold, current_map)
+    with searching.pool.connection() as conn:
+        results, cut, projection = searching.near(conn, vector, k)
     metrics.searches.labels("text").inc()
     return SearchResponse(query=q, results=results, query_point=query_point(projection, vector), cut=cut)
 
@@ -62,20 +38,11 @@ def search_text(
     dependencies=[Depends(limit_searches)],  # before the upload is read
     responses=search_answers(413, 415, 422, 429, 503),
 )
-def search_image(
-    image_query: ImageQuery,
-    pool: PoolDep,
-    current_map: CurrentMapDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    filters: FiltersDep,
-    shape: ShapeDep,
-) -> ImageSearchResponse:
+def search_image(image_query: ImageQuery, searching: SearchingDep, metrics: MetricsDep) -> ImageSearchResponse:
     """Artworks that look like an uploaded image (multipart `file`, optional `k`; filters in the query), best first."""
     vector, k = image_query
-    with pool.connection() as conn:
-        search = partial(nearest_artworks, conn, vector, ef_search=settings.hnsw_ef_search, filters=filters)
-        results, cut, projection = shaped_results(conn, search, k, shape, settings.stack_threshold, current_map)
+    with searching.pool.connection() as conn:
+        results, cut, projection = searching.near(conn, vector, k)
     metrics.searches.labels("image").inc()
     return ImageSearchResponse(results=results, query_point=query_point(projection, vector), cut=cut)
 
@@ -87,27 +54,15 @@ def search_image(
     responses=search_answers(404, 413, 415, 422, 429, 503),
 )
 def search_composed(
-    composed: ComposedQuery,
-    embedder: EmbedderDep,
-    pool: PoolDep,
-    current_map: CurrentMapDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    filters: FiltersDep,
-    shape: ShapeDep,
+    composed: ComposedQuery, embedder: EmbedderDep, searching: SearchingDep, metrics: MetricsDep
 ) -> ComposedSearchResponse:
     """Artworks nearest to a weighted sum of texts, stored artworks and images (a negative weight pushes away from
     its part), best first; the artworks named are left out of the hits."""
     body, vectors = composed
     vectors = vectors | image_vectors(body, embedder)  # decoded before a connection is taken
-    named = {part.artwork_id for part in body.parts if part.artwork_id is not None}
-    with pool.connection() as conn:
+    named = frozenset(part.artwork_id for part in body.parts if part.artwork_id is not None)
+    with searching.pool.connection() as conn:
         vector = combined(body, vectors | artwork_vectors(conn, body))
-
-        def search(limit: int) -> list[dict]:
-            rows = nearest_artworks(conn, vector, limit + len(named), settings.hnsw_ef_search, filters)
-            return [row for row in rows if row["id"] not in named][:limit]
-
-        results, cut, projection = shaped_results(conn, search, body.k, shape, settings.stack_threshold, current_map)
+        results, cut, projection = searching.near(conn, vector, body.k, leave_out=named)
     metrics.searches.labels("composed").inc()
     return ComposedSearchResponse(results=results, query_point=query_point(projection, vector), cut=cut)
